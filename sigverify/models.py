@@ -33,6 +33,8 @@ class Code:
     EXPIRED = "EXPIRED"  # signature expiry passed (notation)
     REVOKED = "REVOKED"  # certificate revoked or revocation could not be checked under strict
     KEY_ERROR = "KEY_ERROR"  # key material could not be loaded (KMS, PEM)
+    VERIFICATION_WARNING = "VERIFICATION_WARNING"  # a check the verification level only logs failed
+    NOT_APPLICABLE = "NOT_APPLICABLE"  # a stored signature no authority of the matching policies can check
     # registry categories
     AUTH_ERROR = "AUTH_ERROR"
     NOT_FOUND = "NOT_FOUND"
@@ -44,8 +46,8 @@ class Code:
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
-class Verdict(str, enum.Enum):
-    PASS = "pass"
+class Verdict(enum.StrEnum):
+    PASS = "pass"  # noqa: S105
     FAIL = "fail"
     WARN = "warn"  # failed, but every failing policy is in `mode: warn`
     ERROR = "error"  # could not be decided (registry/internal error); never a pass
@@ -226,6 +228,7 @@ class PolicyResult:
     threshold: int
     verified_by: tuple[str, ...]  # distinct authority names that verified
     reasons: tuple[Reason, ...] = ()
+    warnings: tuple[Reason, ...] = ()  # checks a verification level only logged (never a silent pass)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -235,6 +238,7 @@ class PolicyResult:
             "threshold": self.threshold,
             "verified_by": list(self.verified_by),
             "reasons": [r.to_dict() for r in self.reasons],
+            "warnings": [r.to_dict() for r in self.warnings],
         }
 
 
@@ -295,7 +299,10 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        """0 when every enforced check passed, 1 otherwise (warnings fail only with fail_on_warn)."""
+        """0 when every enforced check passed, 1 otherwise (warnings fail only with fail_on_warn); 3 when an
+        internal error prevented a decision for some image."""
+        if any(r.code == Code.INTERNAL_ERROR for img in self.images for r in img.reasons):
+            return 3
         for img in self.images:
             if img.verdict in (Verdict.FAIL, Verdict.ERROR):
                 return 1

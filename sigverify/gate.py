@@ -1,0 +1,232 @@
+"""Run every stage for every image, concurrently; failures are values; returns the RunResult."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sigverify import __version__
+from sigverify.discovery import REFERRER_FORMATS, TAG_FORMATS, Discovery, discover
+from sigverify.errors import RegistryError, SigverifyError
+from sigverify.evaluate import describe_authority, evaluate_policy, image_verdict
+from sigverify.models import (
+    Candidate,
+    Code,
+    Format,
+    ImageRef,
+    ImageResult,
+    PolicyResult,
+    Reason,
+    RunResult,
+    SignatureCheck,
+    Verdict,
+)
+from sigverify.policy.model import Authority, Config, Policy
+from sigverify.verifiers import FORMATS_FOR_KIND, applicable, verifier_for
+from sigverify.verifiers.base import VerifyContext
+
+if TYPE_CHECKING:
+    from sigverify.registry import Registries
+    from sigverify.trust import TrustStore
+
+
+@dataclass(frozen=True)
+class Target:
+    """An image to verify: the parsed reference and where the user listed it."""
+
+    ref: ImageRef
+    written: str  # as the user wrote it
+    file: str | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class GateOptions:
+    concurrency: int = 16
+    offline: bool = False
+    fail_on_warn: bool = False
+    all_signatures: bool = False  # look in every storage even when the classic signatures already decide
+    shard: str | None = None
+
+
+@dataclass
+class _ImageWork:
+    """Mutable per-image state while the stages run (never shared between threads)."""
+
+    candidates: list[Candidate] = field(default_factory=list)
+    discovery: Discovery = field(default_factory=Discovery)
+    checks: dict[tuple[str, str], list[SignatureCheck]] = field(default_factory=dict)
+
+
+def _formats_for(policies: Sequence[Policy]) -> tuple[list[str], list[str]]:
+    """Formats worth looking for (tag-stored first, referrer-stored second): only those a verifier exists for."""
+    wanted: list[str] = []
+    for policy in policies:
+        for authority in policy.authorities:
+            for fmt in FORMATS_FOR_KIND.get(authority.kind, ()):
+                if applicable(fmt, authority.kind) and fmt not in wanted:
+                    wanted.append(fmt)
+        if policy.attestations:
+            for fmt in (Format.COSIGN_ATTESTATION, Format.SIGSTORE_BUNDLE):
+                if fmt not in wanted and any(applicable(fmt, a.kind) for a in policy.authorities):
+                    wanted.append(fmt)
+    return [f for f in wanted if f in TAG_FORMATS], [f for f in wanted if f in REFERRER_FORMATS]
+
+
+def _check(candidate: Candidate, authority: Authority, ctx: VerifyContext) -> SignatureCheck:
+    verifier = verifier_for(candidate.format, authority.kind)
+    if verifier is None:  # pragma: no cover - callers ask applicable() first
+        raise AssertionError("no verifier")
+    try:
+        return verifier.verify(candidate, authority, ctx)
+    except Exception as exc:  # a verifier bug must never become a pass
+        return SignatureCheck(
+            format=candidate.format, storage=candidate.storage, layer_digest=candidate.layer.digest,
+            authority=authority.name, ok=False,
+            reason=Reason(Code.INTERNAL_ERROR, f"verifier crashed: {type(exc).__name__}: {exc}",
+                          authority=authority.name),
+        )
+
+
+def _verify_new(work: _ImageWork, new: Sequence[Candidate], policies: Sequence[Policy], ctx: VerifyContext) -> None:
+    for policy in policies:
+        for authority in policy.authorities:
+            bucket = work.checks.setdefault((policy.name, authority.name), [])
+            for candidate in new:
+                if applicable(candidate.format, authority.kind):
+                    bucket.append(_check(candidate, authority, ctx))
+
+
+def _evaluate(work: _ImageWork, policies: Sequence[Policy]) -> list[PolicyResult]:
+    return [
+        evaluate_policy(
+            policy,
+            {a.name: work.checks.get((policy.name, a.name), []) for a in policy.authorities},
+            work.candidates,
+            work.discovery.problems,
+            work.discovery.looked_in,
+        )
+        for policy in policies
+    ]
+
+
+def _result(target: Target, verdict: Verdict, started: float, *, digest: str | None = None,
+            policies: Sequence[PolicyResult] = (), reasons: Sequence[Reason] = (),
+            signatures: Sequence[SignatureCheck] = ()) -> ImageResult:
+    resolved = str(target.ref.with_digest(digest)) if digest else str(target.ref)
+    return ImageResult(
+        reference=target.written, resolved=resolved, digest=digest, verdict=verdict, policies=tuple(policies),
+        reasons=tuple(reasons), signatures=tuple(signatures), source_file=target.file, source_line=target.line,
+        duration_ms=(time.perf_counter() - started) * 1000,
+    )
+
+
+def verify_image(target: Target, config: Config, registries: Registries, trust: TrustStore,
+                 options: GateOptions) -> ImageResult:
+    """Everything for one image. Never raises: every failure becomes a verdict with reasons."""
+    started = time.perf_counter()
+    try:
+        return _verify_image(target, config, registries, trust, options, started)
+    except SigverifyError as exc:
+        verdict = Verdict.ERROR if exc.code in {Code.AUTH_ERROR, Code.NOT_FOUND, Code.RATE_LIMITED,
+                                                Code.REGISTRY_ERROR} else Verdict.FAIL
+        return _result(target, verdict, started,
+                       reasons=[Reason(exc.code, exc.message, exc.expected, exc.found)])
+    except Exception as exc:  # fail closed: an internal error is an error verdict, and exit code 3
+        return _result(target, Verdict.ERROR, started,
+                       reasons=[Reason(Code.INTERNAL_ERROR, f"internal error: {type(exc).__name__}: {exc}")])
+
+
+def _verify_image(target: Target, config: Config, registries: Registries, trust: TrustStore,
+                  options: GateOptions, started: float) -> ImageResult:
+    ref = target.ref
+    policies = config.policies_for(ref.name)
+    if not policies:
+        if config.default == "allow":
+            return _result(target, Verdict.PASS, started, reasons=[Reason(
+                Code.DEFAULT_ALLOW, f"no policy matches {ref.name}; allowed only because the config says "
+                "`default: allow` (nothing was verified)")])
+        return _result(target, Verdict.FAIL, started, reasons=[Reason(
+            Code.NO_POLICY, f"no policy matches {ref.name}",
+            expected="a policy whose match covers " + ref.name,
+            found="policies: " + ("; ".join(f"{p.name} {[str(m) for m in p.match]}" for p in config.policies)
+                                  or "none"))])
+
+    source = registries.source_for(ref)
+    try:
+        subject = source.resolve(ref)
+    except RegistryError as exc:
+        verdict = Verdict.FAIL if exc.code in {Code.DIGEST_MISMATCH, Code.SIZE_LIMIT} else Verdict.ERROR
+        return _result(target, verdict, started, digest=ref.digest, reasons=[
+            Reason(exc.code, f"cannot resolve {ref}: {exc.message}", exc.expected, exc.found)])
+    digest = subject.digest
+    if ref.digest is not None and digest != ref.digest:
+        return _result(target, Verdict.FAIL, started, digest=ref.digest, reasons=[Reason(
+            Code.DIGEST_MISMATCH, "the registry resolved the reference to another digest",
+            expected=ref.digest, found=digest)])
+
+    ctx = VerifyContext(image=ref, digest=digest, subject=subject, trust=trust, offline=options.offline)
+    work = _ImageWork()
+    tag_formats, referrer_formats = _formats_for(policies)
+    results: list[PolicyResult] = []
+    stages = [s for s in (tag_formats, referrer_formats) if s]
+    for i, formats in enumerate(stages):
+        found = discover(source, ref, digest, formats)
+        work.discovery.extend(found)
+        work.candidates.extend(found.candidates)
+        _verify_new(work, found.candidates, policies, ctx)
+        results = _evaluate(work, policies)
+        last = i == len(stages) - 1
+        # Classic signatures are cheap to find; the referrers are asked only when they could change the outcome.
+        if not last and not options.all_signatures and all(r.passed and not r.warnings for r in results):
+            break
+    if not stages:
+        results = _evaluate(work, policies)
+
+    checks = [c for cs in work.checks.values() for c in cs]
+    checked = {(c.format, c.layer_digest) for c in checks}
+    for cand in work.candidates:
+        if (cand.format, cand.layer.digest) not in checked:
+            checks.append(SignatureCheck(
+                format=cand.format, storage=cand.storage, layer_digest=cand.layer.digest, authority="-", ok=False,
+                reason=Reason(Code.NOT_APPLICABLE, "no authority of the matching policies verifies this format: "
+                              + ", ".join(describe_authority(a) for p in policies for a in p.authorities))))
+    verdict = image_verdict(results)
+    reasons = [r for pr in results for r in pr.reasons] + [w for pr in results for w in pr.warnings]
+    return _result(target, verdict, started, digest=digest, policies=results, reasons=reasons, signatures=checks)
+
+
+def shard(targets: Sequence[Target], spec: str | None) -> list[Target]:
+    """``I/N``: the I-th of N deterministic, balanced slices (round robin over the de-duplicated list order)."""
+    if not spec:
+        return list(targets)
+    index, total = (int(x) for x in spec.split("/"))
+    return [t for k, t in enumerate(targets) if k % total == index - 1]
+
+
+def run(config: Config, targets: Sequence[Target], options: GateOptions, *,
+        registries: Registries | None = None, trust: TrustStore | None = None) -> RunResult:
+    """Verify every target (bounded concurrency); results keep the input order."""
+    from sigverify.registry import Registries as _Registries
+    from sigverify.trust import TrustStore as _TrustStore
+
+    own_registries = registries is None
+    regs = registries or _Registries(config.registries, pool_size=max(options.concurrency, 4))
+    trust_store = trust or _TrustStore(config.trust_root, offline=options.offline)
+    try:
+        if options.concurrency <= 1 or len(targets) <= 1:
+            images = [verify_image(t, config, regs, trust_store, options) for t in targets]
+        else:
+            with ThreadPoolExecutor(max_workers=min(options.concurrency, len(targets)),
+                                    thread_name_prefix="sigverify") as pool:
+                images = list(pool.map(lambda t: verify_image(t, config, regs, trust_store, options), targets))
+    finally:
+        if own_registries:
+            regs.close()
+    return RunResult(
+        images=tuple(images), config_path=config.path, tool_version=__version__,
+        trust_root=trust_store.label, fail_on_warn=options.fail_on_warn, shard=options.shard,
+    )

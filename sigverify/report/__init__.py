@@ -1,0 +1,1 @@
+"""Pure renderers of a RunResult: text, json, junit, sarif, markdown (no I/O, no exit codes)."""

@@ -1,0 +1,70 @@
+"""The readable terminal report: one block per image, every failure with expected vs found."""
+
+from __future__ import annotations
+
+from sigverify.models import ImageResult, Reason, RunResult, SignatureCheck, Verdict
+
+_MARK = {Verdict.PASS: "PASS ", Verdict.FAIL: "FAIL ", Verdict.WARN: "WARN ", Verdict.ERROR: "ERROR"}
+
+
+def _reason_lines(reason: Reason, indent: str) -> list[str]:
+    who = " / ".join(x for x in (reason.policy, reason.authority) if x)
+    head = f"{indent}{reason.code}: {reason.message}" + (f"  [{who}]" if who else "")
+    lines = [head]
+    if reason.expected is not None:
+        lines.append(f"{indent}    expected: {reason.expected}")
+    if reason.found is not None:
+        lines.append(f"{indent}    found:    {reason.found}")
+    return lines
+
+
+def _signature_line(check: SignatureCheck) -> str:
+    state = "verified" if check.ok else "rejected"
+    if check.ok and check.details.get("warnings"):
+        state = "verified with warnings"
+    signer = f" signer {check.signer}" if check.signer else ""
+    why = f": {check.reason.code}" if check.reason is not None and not check.ok else ""
+    return f"      - {check.format} in {check.storage} [{check.authority}] {state}{signer}{why}"
+
+
+def _image_block(img: ImageResult, verbose: bool) -> list[str]:
+    lines = [f"{_MARK[img.verdict]} {img.reference}"]
+    if img.digest:
+        lines.append(f"      digest   {img.digest}")
+    for pr in img.policies:
+        status = "passed" if pr.passed else ("failed (warn mode)" if pr.mode == "warn" else "failed")
+        by = f", verified by {', '.join(pr.verified_by)}" if pr.verified_by else ""
+        lines.append(f"      policy   {pr.policy}: {status}{by} (threshold {pr.threshold})")
+    for reason in img.reasons:  # a pass may carry notes too, e.g. default: allow
+        lines.extend(_reason_lines(reason, "      "))
+    if img.signatures and (verbose or img.verdict is not Verdict.PASS):
+        lines.append("      signatures:")
+        lines.extend(_signature_line(c) for c in img.signatures)
+    return lines
+
+
+def render(result: RunResult, *, verbose: bool = False) -> str:
+    out: list[str] = []
+    head = f"sigverify {result.tool_version}"
+    if result.config_path:
+        head += f" · config {result.config_path}"
+    if result.trust_root:
+        head += f" · trust root {result.trust_root}"
+    if result.shard:
+        head += f" · shard {result.shard}"
+    out.append(head)
+    out.append("")
+    for img in result.images:
+        out.extend(_image_block(img, verbose))
+        out.append("")
+    s = result.summary
+    out.append(f"{s['total']} image(s): {s['pass']} passed, {s['fail']} failed, {s['warn']} warned, "
+               f"{s['error']} errors")
+    for note in result.notes:
+        out.append(f"note: {note}")
+    if result.exit_code == 0:
+        out.append("result: PASS" + (" (with warnings)" if s["warn"] else ""))
+    else:
+        out.append("result: FAIL" + (" (warnings count as failures: --fail-on-warn)"
+                                     if result.fail_on_warn and s["warn"] and not (s["fail"] or s["error"]) else ""))
+    return "\n".join(out) + "\n"
