@@ -177,6 +177,8 @@ def image_verdict(results: Sequence[PolicyResult]) -> Verdict:
     """All policies must pass. A failure of an enforced policy fails; one that only warn-mode policies have (or
     that only logged checks carried) warns. A failure whose cause is the registry is an error, not a pass."""
     enforced_failures = [r for r in results if not r.passed and r.mode == "enforce"]
+    if any(reason.code == Code.INTERNAL_ERROR for r in results for reason in r.reasons):
+        return Verdict.ERROR  # a crash decided nothing
     if enforced_failures:
         primaries = [r.reasons[0].code for r in enforced_failures if r.reasons]
         if primaries and all(code in REGISTRY_CODES or code == Code.INTERNAL_ERROR for code in primaries):
