@@ -1,0 +1,111 @@
+"""Entry point to content sources: one pooled client per registry host, one reader per OCI layout."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+
+from sigverify import __version__
+from sigverify.models import ImageRef
+from sigverify.policy.model import RegistrySettings
+from sigverify.registry.auth import Authenticator
+from sigverify.registry.base import Referrers, Source
+from sigverify.registry.credentials import Keychain, canonical_host
+from sigverify.registry.layout import LayoutSource
+from sigverify.registry.remote import RemoteSource
+from sigverify.registry.transport import RequestCounter, RetryPolicy, Transport
+
+__all__ = ["Referrers", "Registries", "RetryPolicy", "Source", "api_host"]
+
+
+def api_host(registry: str) -> str:
+    """The host that serves the registry API (Docker Hub's API lives on registry-1.docker.io)."""
+    return "registry-1.docker.io" if canonical_host(registry) == "docker.io" else registry.lower()
+
+
+class Registries:
+    """Hands out thread-safe Sources: one per registry host (pooled, shared auth state), one per layout."""
+
+    def __init__(
+        self,
+        settings: Mapping[str, RegistrySettings],
+        *,
+        timeout: float = 30.0,
+        pool_size: int = 32,
+        env: Mapping[str, str] | None = None,
+        docker_config_dir: str | None = None,
+        user_agent: str = f"sigverify/{__version__}",
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self._settings = {canonical_host(k): v for k, v in settings.items()}
+        self._timeout = timeout
+        self._pool_size = pool_size
+        self._env = dict(os.environ if env is None else env)
+        self._user_agent = user_agent
+        self._retry = retry
+        self._keychain = Keychain(self._settings, env=self._env, docker_config_dir=docker_config_dir)
+        self._counter = RequestCounter()
+        self._lock = threading.Lock()
+        self._remotes: dict[str, RemoteSource] = {}
+        self._layouts: dict[str, LayoutSource] = {}
+
+    @property
+    def request_count(self) -> int:
+        """Total HTTP requests sent so far (registry and token server, retries and redirects included)."""
+        return self._counter.value
+
+    @property
+    def token_request_count(self) -> int:
+        """Bearer token requests sent so far (all hosts)."""
+        with self._lock:
+            return sum(r.auth.token_requests for r in self._remotes.values())
+
+    def source_for(self, ref: ImageRef) -> Source:
+        if ref.layout is not None:
+            root = os.path.realpath(ref.layout)
+            with self._lock:
+                layout = self._layouts.get(root)
+                if layout is None:
+                    layout = self._layouts[root] = LayoutSource(root)
+            return layout
+        registry = canonical_host(ref.registry)
+        with self._lock:
+            remote = self._remotes.get(registry)
+            if remote is None:
+                remote = self._remotes[registry] = self._new_remote(registry)
+        return remote
+
+    def _new_remote(self, registry: str) -> RemoteSource:
+        settings = self._settings.get(registry, RegistrySettings())
+        verify: bool | str = True
+        if settings.ca_file:
+            verify = settings.ca_file
+        elif self._env.get("REQUESTS_CA_BUNDLE") or self._env.get("SSL_CERT_FILE"):
+            verify = self._env.get("REQUESTS_CA_BUNDLE") or self._env.get("SSL_CERT_FILE") or True
+        host = api_host(registry)
+        transport = Transport(
+            host,
+            insecure=settings.insecure,
+            verify=verify,
+            timeout=self._timeout,
+            pool_size=self._pool_size,
+            user_agent=self._user_agent,
+            counter=self._counter,
+            retry=self._retry,
+        )
+        auth = Authenticator(registry, transport, self._keychain, timeout=self._timeout)
+        return RemoteSource(registry, transport, auth)
+
+    def close(self) -> None:
+        with self._lock:
+            for remote in self._remotes.values():
+                remote.transport.close()
+            self._remotes.clear()
+            self._layouts.clear()
+
+    def __enter__(self) -> Registries:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

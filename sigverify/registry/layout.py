@@ -1,0 +1,237 @@
+"""A Source over an OCI image layout on disk (air-gapped use), with the same caps and digest checks."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from typing import Any
+
+from sigverify.errors import NotFoundError, RegistryError
+from sigverify.models import Code, Descriptor, ImageRef, Manifest
+from sigverify.registry.base import MAX_BLOB_BYTES, MAX_MANIFEST_BYTES, MAX_REFERRERS, Referrers
+from sigverify.registry.content import (
+    INDEX_TYPES,
+    check_digest,
+    check_reference,
+    fallback_tag,
+    index_descriptors,
+    is_digest,
+    manifest_media_type,
+    parse_manifest,
+    string_map,
+    verify_digest,
+)
+
+REF_NAME = "org.opencontainers.image.ref.name"
+MAX_INDEX_ENTRIES = 10_000
+
+
+class LayoutSource:
+    """Read-only access to one OCI image layout directory; thread-safe (index.json is read once)."""
+
+    def __init__(self, root: str) -> None:
+        self.root = os.path.realpath(root)
+        self._lock = threading.Lock()
+        self._entries: list[Descriptor] | None = None
+        self._subjects: dict[str, list[Descriptor]] | None = None
+
+    # -- Source protocol ------------------------------------------------------------------------------------
+
+    def resolve(self, ref: ImageRef) -> Descriptor:
+        if ref.digest is not None:
+            return self.get_manifest(ref, check_digest(ref.digest, f"reference {ref}")).descriptor
+        if ref.tag is None:
+            raise RegistryError(f"{ref}: neither a tag nor a digest to resolve", code=Code.INVALID_REFERENCE)
+        entry = self._tagged(ref.tag)
+        return self._read_manifest(entry.digest, MAX_MANIFEST_BYTES, entry.media_type).descriptor
+
+    def get_manifest(self, ref: ImageRef, reference: str, *, max_size: int = MAX_MANIFEST_BYTES) -> Manifest:
+        check_reference(reference)
+        if is_digest(reference):
+            hint = next((e.media_type for e in self._index() if e.digest == reference), None)
+            return self._read_manifest(reference, max_size, hint)
+        entry = self._tagged(reference)
+        return self._read_manifest(entry.digest, max_size, entry.media_type)
+
+    def get_blob(self, ref: ImageRef, descriptor: Descriptor, *, max_size: int = MAX_BLOB_BYTES) -> bytes:
+        digest = check_digest(descriptor.digest, f"blob in {self.root}")
+        if descriptor.size > max_size:
+            raise RegistryError(
+                f"blob {digest} in layout {self.root} is larger than allowed (not read)",
+                code=Code.SIZE_LIMIT,
+                expected=f"at most {max_size} bytes",
+                found=f"{descriptor.size} bytes (descriptor size)",
+            )
+        data = self._read_blob(digest, descriptor.size, f"blob {digest}")
+        if len(data) != descriptor.size:
+            raise RegistryError(
+                f"blob {digest} in layout {self.root}: size does not match its descriptor",
+                code=Code.DIGEST_MISMATCH,
+                expected=f"{descriptor.size} bytes",
+                found=f"{len(data)} bytes",
+            )
+        verify_digest(data, digest, f"layout {self.root} blob")
+        return data
+
+    def referrers(self, ref: ImageRef, digest: str) -> Referrers:
+        """The fallback tag's index (when present) plus every manifest listed in index.json whose subject is
+        ``digest`` (tools such as notation list referrers there directly)."""
+        check_digest(digest, f"referrers in {self.root}")
+        found: dict[str, Descriptor] = {}
+        via = "layout"
+        tag = fallback_tag(digest)
+        if any(e.annotations.get(REF_NAME) == tag for e in self._index()):
+            manifest = self.get_manifest(ref, tag)
+            where = f"referrers tag {tag} in layout {self.root}"
+            if manifest.descriptor.media_type not in INDEX_TYPES:
+                raise RegistryError(f"{where}: is not an image index", found=manifest.descriptor.media_type)
+            obj = parse_manifest(manifest.raw, None, where)
+            for d in index_descriptors(obj, where, MAX_REFERRERS):
+                found.setdefault(d.digest, d)
+            via = "referrers tag"
+        extra = [d for d in self._subject_map().get(digest, []) if d.digest not in found]
+        for d in extra:
+            found[d.digest] = d
+        if extra and via == "referrers tag":
+            via = "referrers tag + layout index"
+        if len(found) > MAX_REFERRERS:
+            raise RegistryError(
+                f"layout {self.root}: more than {MAX_REFERRERS} referrers for {digest}", code=Code.SIZE_LIMIT
+            )
+        return Referrers(tuple(found.values()), via)
+
+    # -- internals ------------------------------------------------------------------------------------------
+
+    def _index(self) -> list[Descriptor]:
+        with self._lock:
+            if self._entries is not None:
+                return self._entries
+        layout_file = os.path.join(self.root, "oci-layout")
+        try:
+            marker = json.loads(self._read_file(layout_file, 64 * 1024, "oci-layout"))
+        except ValueError:
+            marker = None
+        if not isinstance(marker, dict) or not isinstance(marker.get("imageLayoutVersion"), str):
+            raise RegistryError(
+                f"{self.root} is not an OCI image layout: `oci-layout` is missing or invalid",
+                expected='{"imageLayoutVersion": "1.0.0"}',
+                tip="Create the layout with `skopeo copy ... oci:DIR:TAG`, `oras cp --to-oci-layout` or cosign save.",
+            )
+        raw = self._read_file(os.path.join(self.root, "index.json"), MAX_MANIFEST_BYTES, "index.json")
+        where = f"layout {self.root} index.json"
+        obj = parse_manifest(raw, None, where)
+        entries = index_descriptors(obj, where, MAX_INDEX_ENTRIES)
+        with self._lock:
+            self._entries = entries
+        return entries
+
+    def _tagged(self, tag: str) -> Descriptor:
+        check_reference(tag)
+        matches = [e for e in self._index() if e.annotations.get(REF_NAME) == tag]
+        if not matches:
+            raise NotFoundError(
+                f"tag {tag!r} not found in OCI layout {self.root}",
+                tip=f"The layout's index.json must list the manifest with annotation {REF_NAME}={tag}.",
+            )
+        if len({e.digest for e in matches}) > 1:
+            raise RegistryError(
+                f"tag {tag!r} names {len(matches)} different manifests in OCI layout {self.root}",
+                expected="one manifest per tag",
+                found=", ".join(sorted({e.digest for e in matches})),
+            )
+        return matches[0]
+
+    def _read_manifest(self, digest: str, max_size: int, media_type_hint: str | None) -> Manifest:
+        raw = self._read_blob(digest, max_size, f"manifest {digest}")
+        where = f"layout {self.root} manifest {digest}"
+        verify_digest(raw, digest, where)
+        obj = parse_manifest(raw, media_type_hint, where)
+        artifact_type = obj.get("artifactType")
+        descriptor = Descriptor(
+            media_type=manifest_media_type(obj, media_type_hint),
+            digest=digest,
+            size=len(raw),
+            annotations=string_map(obj.get("annotations")),
+            artifact_type=artifact_type if isinstance(artifact_type, str) and artifact_type else None,
+        )
+        return Manifest(descriptor=descriptor, raw=raw)
+
+    def _subject_map(self) -> dict[str, list[Descriptor]]:
+        """subject digest -> referrer descriptors, for manifests listed in index.json (read once, bounded)."""
+        with self._lock:
+            if self._subjects is not None:
+                return self._subjects
+        subjects: dict[str, list[Descriptor]] = {}
+        for entry in self._index()[:MAX_REFERRERS]:
+            if entry.media_type in INDEX_TYPES or entry.size > MAX_MANIFEST_BYTES:
+                continue
+            try:
+                manifest = self._read_manifest(entry.digest, MAX_MANIFEST_BYTES, entry.media_type)
+            except NotFoundError:
+                continue
+            obj: Any = json.loads(manifest.raw)
+            subject = obj.get("subject")
+            if not isinstance(subject, dict) or not isinstance(subject.get("digest"), str):
+                continue
+            artifact_type = obj.get("artifactType")
+            if not isinstance(artifact_type, str) or not artifact_type:
+                config = obj.get("config")
+                artifact_type = config.get("mediaType") if isinstance(config, dict) else None
+            subjects.setdefault(subject["digest"], []).append(
+                Descriptor(
+                    media_type=manifest.descriptor.media_type,
+                    digest=entry.digest,
+                    size=manifest.descriptor.size,
+                    annotations=string_map(obj.get("annotations")),
+                    artifact_type=artifact_type if isinstance(artifact_type, str) and artifact_type else None,
+                )
+            )
+        with self._lock:
+            self._subjects = subjects
+        return subjects
+
+    def _blob_path(self, digest: str) -> str:
+        algorithm, hexpart = check_digest(digest, f"layout {self.root}").split(":", 1)
+        path = os.path.join(self.root, "blobs", algorithm, hexpart)
+        real = os.path.realpath(path)
+        if os.path.commonpath([real, self.root]) != self.root:
+            raise RegistryError(
+                f"layout {self.root}: blob {digest} resolves outside the layout ({real})",
+                tip="Blobs must be regular files inside the layout directory; symlinks out of it are refused.",
+            )
+        return real
+
+    def _read_blob(self, digest: str, cap: int, what: str) -> bytes:
+        path = self._blob_path(digest)
+        try:
+            return self._read_file(path, cap, what)
+        except FileNotFoundError:
+            raise NotFoundError(
+                f"{what} not found in OCI layout {self.root} (no file blobs/{digest.replace(':', '/', 1)})",
+                tip="The layout is incomplete; copy it again with all blobs.",
+            ) from None
+
+    def _read_file(self, path: str, cap: int, what: str) -> bytes:
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read(cap + 1)
+        except FileNotFoundError:
+            if what in ("oci-layout", "index.json"):
+                raise RegistryError(
+                    f"{self.root} is not an OCI image layout: {what} is missing",
+                    tip="Point `oci:` at the directory that holds oci-layout, index.json and blobs/.",
+                ) from None
+            raise
+        except IsADirectoryError:
+            raise RegistryError(f"{what} in layout {self.root} is a directory, not a file") from None
+        except OSError as exc:
+            raise RegistryError(f"cannot read {what} in layout {self.root}: {exc.strerror}") from None
+        if len(data) > cap:
+            raise RegistryError(
+                f"{what} in layout {self.root} is larger than allowed (stopped reading)",
+                code=Code.SIZE_LIMIT,
+                expected=f"at most {cap} bytes",
+                found=f"more than {cap} bytes",
+            )
+        return data

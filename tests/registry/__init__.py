@@ -1,0 +1,1 @@
+"""Tests of sigverify.registry against real registries, layouts and a misbehaving server."""
