@@ -1,0 +1,1 @@
+"""Tests of keyless Sigstore verification: bundles, classic keyless, attestations, verify-blob."""
