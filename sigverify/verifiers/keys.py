@@ -17,7 +17,7 @@ import base64
 import hashlib
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from sigverify.errors import KeyMaterialError, SigverifyError
@@ -268,7 +268,7 @@ class KeyCache:
                         self._inflight.pop(cache_key, None)
         if isinstance(hit, KeyMaterialError):
             raise hit
-        return hit
+        return hit if hit.source == ref.source else replace(hit, source=ref.source)
 
     @staticmethod
     def _load(ref: KeyRef) -> PublicKey | KeyMaterialError:

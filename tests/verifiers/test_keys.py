@@ -178,3 +178,11 @@ def test_cache_remembers_failures(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_keyref_without_material_is_an_error() -> None:
     with pytest.raises(KeyMaterialError):
         keys.KeyCache().resolve(KeyRef("nothing"))
+
+
+def test_cache_keeps_each_authoritys_source_label(cosign_key: KeyPair) -> None:
+    cache = keys.KeyCache()
+    a = cache.resolve(KeyRef("keys/a.pub", pem=cosign_key.public_pem))
+    b = cache.resolve(KeyRef("env RELEASE_KEY", pem=cosign_key.public_pem))
+    assert (a.source, b.source) == ("keys/a.pub", "env RELEASE_KEY")
+    assert a.der == b.der
