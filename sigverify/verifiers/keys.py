@@ -213,16 +213,23 @@ def verify_signature(key: PublicKey, signature: bytes, message: bytes) -> str | 
     return None
 
 
-def verify_digest_ecdsa(key: PublicKeyTypes, signature: bytes, message: bytes) -> bool:
-    """ECDSA-SHA256 (or Ed25519) verification of log/SET signatures; False for any failure."""
+def verify_log_signature(key: PublicKeyTypes, signature: bytes, message: bytes) -> bool:
+    """Verify a transparency-log signature (Rekor SET): ECDSA with SHA-256 (what cosign's ``VerifySET`` uses for
+    every curve) or the curve's own hash (sigstore-go, from the key details), or Ed25519. False on any failure."""
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
     try:
         if isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(signature, message, ec.ECDSA(hashes.SHA256()))
-            return True
+            own = {"secp384r1": hashes.SHA384(), "secp521r1": hashes.SHA512()}.get(key.curve.name)
+            for h in (hashes.SHA256(), *([own] if own else [])):
+                try:
+                    key.verify(signature, message, ec.ECDSA(h))
+                    return True
+                except InvalidSignature:
+                    continue
+            return False
         if isinstance(key, ed25519.Ed25519PublicKey):
             key.verify(signature, message)
             return True

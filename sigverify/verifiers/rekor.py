@@ -139,7 +139,7 @@ def verify_set(bundle: RekorBundle, keys: Sequence[TlogKey], *, now: _dt.datetim
     """Verify the SignedEntryTimestamp with the trusted Rekor key whose logID matches and that was valid at
     integratedTime. Returns that key; raises ``TlogError``."""
     from sigverify.trust import tlog_key_summary
-    from sigverify.verifiers.keys import verify_digest_ecdsa
+    from sigverify.verifiers.keys import verify_log_signature
 
     matching = [k for k in keys if k.log_id == bundle.log_id]
     if not matching:
@@ -150,7 +150,7 @@ def verify_set(bundle: RekorBundle, keys: Sequence[TlogKey], *, now: _dt.datetim
             tip="Use the trusted root of the Rekor instance that logged the signature (policy `trust_root`).",
         )
     message = bundle.set_payload()
-    verified = [k for k in matching if verify_digest_ecdsa(k.public_key, bundle.signed_entry_timestamp, message)]
+    verified = [k for k in matching if verify_log_signature(k.public_key, bundle.signed_entry_timestamp, message)]
     if not verified:
         raise TlogError(
             "the Rekor SignedEntryTimestamp does not verify with the trusted log key",
