@@ -95,7 +95,7 @@ def sigstore_trusted_root(trust: TrustStore) -> Any:
     from sigstore.models import TrustedRoot
     from sigstore_models.trustroot import v1 as trustroot_v1
 
-    data = trust.trusted_root_json()
+    data = _normalise_root(trust.trusted_root_json())
     try:
         root = TrustedRoot(trustroot_v1.TrustedRoot.from_json(json.dumps(data)))
     except Exception as e:
@@ -106,6 +106,22 @@ def sigstore_trusted_root(trust: TrustStore) -> Any:
     with _ROOTS_LOCK:
         _ROOTS[trust] = root
     return root
+
+
+def _normalise_root(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Fill the informational CA ``subject`` fields sigstore-models insists on (sigstore-go's scaffolding root
+    omits ``commonName``). Only names are filled; keys, chains and validity windows are untouched."""
+    import copy
+
+    out = copy.deepcopy(dict(data))
+    for section in ("certificateAuthorities", "timestampAuthorities"):
+        for ca in out.get(section) or []:
+            if isinstance(ca, dict):
+                subject = ca.setdefault("subject", {})
+                if isinstance(subject, dict):
+                    subject.setdefault("commonName", "")
+                    subject.setdefault("organization", "")
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -679,6 +695,14 @@ def _check_key_hashedrekord_body(
 def _check_key_dsse_body(
     kind: str, version: str, body: bytes, *, payload: bytes, pae: bytes, signature: bytes, key: PublicKey
 ) -> None:
+    check_dsse_log_body(kind, version, body, payload=payload, pae=pae, signature=signature, signer_der=key.der)
+
+
+def check_dsse_log_body(
+    kind: str, version: str, body: bytes, *, payload: bytes, pae: bytes, signature: bytes, signer_der: bytes
+) -> None:
+    """A logged DSSE entry (dsse 0.0.1, intoto 0.0.2, Rekor v2 hashedrekord 0.0.2) must name this payload, this
+    signature and this signer (``signer_der``: certificate DER, or SPKI DER for a key). Raises BundleFailure."""
     from sigverify.verifiers.payload import PayloadError, loads_object
 
     try:
@@ -690,21 +714,90 @@ def _check_key_dsse_body(
             sigs = spec["signatures"]
             if len(sigs) != 1 or base64.b64decode(sigs[0]["signature"], validate=True) != signature:
                 raise _body_fail("signature differs")
-            if _pem_to_der(sigs[0]["verifier"]) != key.der:
+            if _pem_to_der(sigs[0]["verifier"]) != signer_der:
                 raise _body_fail("public key differs")
         elif kind == "intoto" and version == "0.0.2":
-            _check_intoto_body(body, payload=payload, signature=signature, signer_der=key.der, error=ValueError)
+            _check_intoto_body(body, payload=payload, signature=signature, signer_der=signer_der, error=ValueError)
         elif kind == "hashedrekord" and version == "0.0.2":
             hr = spec["hashedRekordV002"]
             if base64.b64decode(hr["data"]["digest"], validate=True) != hashlib.sha256(pae).digest():
                 raise _body_fail("PAE digest differs")
             if base64.b64decode(hr["signature"]["content"], validate=True) != signature:
                 raise _body_fail("signature differs")
-            if base64.b64decode(hr["signature"]["verifier"]["publicKey"]["rawBytes"], validate=True) != key.der:
-                raise _body_fail("public key differs")
+            verifier = hr["signature"]["verifier"]
+            logged = verifier.get("publicKey", verifier.get("x509Certificate", {}))["rawBytes"]
+            if base64.b64decode(logged, validate=True) != signer_der:
+                raise _body_fail("signer differs")
         else:
             raise _body_fail(f"unsupported DSSE log entry type {kind}/{version}")
     except (KeyError, TypeError, ValueError, PayloadError) as e:
         if isinstance(e, BundleFailure):
             raise
         raise _body_fail(str(e)) from None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Fulcio certificates outside bundles (cosign classic `.sig` / `.att` layers)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def load_certificate_pem(pem: str | bytes, what: str) -> Certificate:
+    """Exactly one PEM certificate. Raises BundleFailure(CERTIFICATE_INVALID)."""
+    from cryptography import x509
+
+    data = pem.encode() if isinstance(pem, str) else pem
+    try:
+        certs = x509.load_pem_x509_certificates(data)
+    except ValueError as e:
+        raise BundleFailure(Code.CERTIFICATE_INVALID, f"{what} is not a PEM certificate: {e}") from None
+    if len(certs) != 1:
+        raise BundleFailure(Code.CERTIFICATE_INVALID, f"{what} must hold exactly one certificate",
+                            expected="1", found=str(len(certs)))
+    return certs[0]
+
+
+def verify_fulcio_certificate(cert: Certificate, when: _dt.datetime, trust: TrustStore,
+                              signer: str | None = None) -> None:
+    """The steps sigstore-python runs for a bundle's certificate, for a certificate verified at time ``when``
+    (the Rekor integrated time from a verified SET): (1) chain to a Fulcio CA of the trusted root, valid at
+    ``when`` (and that CA's ``validFor``), (2) embedded SCT by a trusted CT log, (3) digitalSignature +
+    codeSigning, (4) ``when`` within the certificate's validity. Raises BundleFailure."""
+    from cryptography import x509
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+    from sigstore._internal.sct import verify_sct
+    from sigstore._internal.timestamp import TimestampSource, TimestampVerificationResult
+    from sigstore._internal.trust import KeyringPurpose
+    from sigstore.errors import Error as SigstoreError
+
+    root = sigstore_trusted_root(trust)
+    verifier = _make_verifier(root)
+    try:
+        chain = verifier._verify_chain_at_time(
+            cert, TimestampVerificationResult(source=TimestampSource.TRANSPARENCY_SERVICE, time=when)
+        )
+    except (SigstoreError, ValueError) as e:
+        raise BundleFailure(Code.CERTIFICATE_INVALID,
+                            f"the certificate does not chain to a Fulcio CA of the trusted root: {_first_line(e)}",
+                            expected=f"a certificate issued by a CA in {trust.label}, valid at {when.isoformat()}",
+                            signer=signer) from None
+    try:
+        verify_sct(cert, chain, root.ct_keyring(KeyringPurpose.VERIFY))
+    except (SigstoreError, ValueError) as e:
+        raise BundleFailure(Code.CERTIFICATE_INVALID, f"the certificate's SCT is invalid: {_first_line(e)}",
+                            signer=signer) from None
+    try:
+        ku = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+        eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound as e:
+        raise BundleFailure(Code.CERTIFICATE_INVALID, f"the certificate lacks {e}", signer=signer) from None
+    if not ku.digital_signature or ExtendedKeyUsageOID.CODE_SIGNING not in eku:
+        raise BundleFailure(Code.CERTIFICATE_INVALID, "the certificate is not a code-signing certificate",
+                            expected="KeyUsage digitalSignature + ExtendedKeyUsage codeSigning", signer=signer)
+    if not (cert.not_valid_before_utc <= when <= cert.not_valid_after_utc):
+        raise BundleFailure(
+            Code.CERTIFICATE_INVALID,
+            "the signing time lies outside the certificate's validity",
+            expected=f"[{cert.not_valid_before_utc.isoformat()}, {cert.not_valid_after_utc.isoformat()}]",
+            found=when.isoformat(),
+            signer=signer,
+        )
