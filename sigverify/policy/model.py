@@ -142,6 +142,19 @@ class ImageEntry:
 
 
 @dataclass(frozen=True)
+class BlobEntry:
+    """A signed file to verify (``files:``; issue 5 verify-blob). Paths are absolute; ``path`` may be
+    ``sha256:<hex>``. ``policy`` names the policy whose authorities apply."""
+
+    path: str
+    bundle: str | None = None
+    signature: str | None = None
+    certificate: str | None = None
+    policy: str | None = None
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     path: str
     version: int
@@ -150,6 +163,7 @@ class Config:
     registries: Mapping[str, RegistrySettings] = field(default_factory=dict)
     default: Literal["deny", "allow"] = "deny"
     trust_root: str = "embedded"  # embedded | tuf | absolute path to a trusted_root.json
+    files: tuple[BlobEntry, ...] = ()  # signed files from the config (verify-blob)
 
     def policies_for(self, image_name: str) -> tuple[Policy, ...]:
         """Every policy whose ``match`` covers the image (all of them must pass)."""

@@ -1,0 +1,164 @@
+"""Image-name patterns: anchored globs (``*`` within a segment, ``**`` across segments) and regexps."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+from sigverify.policy.model import Matcher
+
+DOCKER_HUB = "docker.io"
+DOCKER_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
+OCI_PREFIX = "oci:"
+
+
+class PatternError(ValueError):
+    """A pattern that is malformed or can never match a normalised image name."""
+
+    def __init__(self, message: str, *, tip: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.tip = tip
+
+
+def compile_glob(pattern: str) -> re.Pattern[str]:
+    """Translate an anchored glob into a regexp (use ``fullmatch``).
+
+    ``*`` matches any run of characters except ``/``; ``?`` one character except ``/``; ``**`` (a whole
+    path segment) any number of segments, including zero; everything else is literal.
+    """
+    segments: list[str] = []
+    for seg in pattern.split("/"):
+        if seg == "**" and segments and segments[-1] == "**":
+            continue  # '**/**' is the same as '**'
+        segments.append(seg)
+    for seg in segments:
+        if "**" in seg and seg != "**":
+            raise PatternError(
+                f"'**' must be a whole path segment, found {seg!r}",
+                tip="use '*' to match part of one segment, '**' alone between slashes for any depth",
+            )
+    out: list[str] = []
+    n = len(segments)
+    for i, seg in enumerate(segments):
+        last = i == n - 1
+        if seg == "**":
+            if n == 1:
+                out.append(".*")
+            elif last:
+                # 'a/**' -> 'a' followed by zero or more '/segment'
+                out.append("(?:/.*)?")
+            else:
+                # '**/b' or 'a/**/b' -> zero or more 'segment/' before the rest
+                out.append("(?:[^/]+/)*" if i == 0 else "/(?:[^/]+/)*")
+            continue
+        if i > 0 and segments[i - 1] != "**":
+            out.append("/")
+        out.append(_translate_segment(seg))
+    return re.compile("".join(out))
+
+
+def _translate_segment(seg: str) -> str:
+    parts: list[str] = []
+    for ch in seg:
+        if ch == "*":
+            parts.append("[^/]*")
+        elif ch == "?":
+            parts.append("[^/]")
+        else:
+            parts.append(re.escape(ch))
+    return "".join(parts)
+
+
+def _has_wildcard(s: str) -> bool:
+    return "*" in s or "?" in s
+
+
+def _is_host(segment: str) -> bool:
+    """Like the distribution reference grammar: a domain has a '.' or a ':' port, or is 'localhost'."""
+    return "." in segment or ":" in segment or segment == "localhost" or segment.startswith("[")
+
+
+@dataclass(frozen=True)
+class NormalisedPattern:
+    """A glob rewritten to match normalised names (Docker Hub aliases folded, oci: paths made absolute)."""
+
+    pattern: str
+    rewritten_from: str | None = None
+
+
+def normalise_glob(pattern: str, base_dir: str) -> NormalisedPattern:
+    """Check a glob can match a normalised image name and rewrite it to the normalised form."""
+    if not pattern or pattern != pattern.strip():
+        raise PatternError("a pattern must be non-empty and have no surrounding spaces", tip=None)
+    if pattern.startswith(OCI_PREFIX):
+        rest = pattern[len(OCI_PREFIX) :]
+        if not rest:
+            raise PatternError("an 'oci:' pattern needs a layout path, e.g. oci:layouts/app")
+        if "@" in rest:
+            raise PatternError(
+                "patterns match image names without digest",
+                tip=f"write {OCI_PREFIX}{rest.split('@', 1)[0]}",
+            )
+        absolute = os.path.normpath(os.path.join(base_dir, rest))
+        return NormalisedPattern(OCI_PREFIX + absolute, None if absolute == rest else pattern)
+    if "@" in pattern:
+        raise PatternError(
+            "patterns match image names without tag or digest: this one contains '@'",
+            tip=f"write {pattern.split('@', 1)[0]}",
+        )
+    segments = pattern.split("/")
+    first = segments[0]
+    if not _has_wildcard(first) and not _is_host(first):
+        suggestion = _docker_hub_form(segments)
+        raise PatternError(
+            f"the first segment {first!r} is not a registry host, so this pattern can never match: "
+            "patterns match normalised names (registry/repository)",
+            tip=f"write {suggestion}",
+        )
+    for seg in segments[1:]:
+        if ":" in seg:
+            raise PatternError(
+                "patterns match image names without tag: this one contains ':' after the registry",
+                tip=f"write {'/'.join([first, *[s.split(':', 1)[0] for s in segments[1:]]])}",
+            )
+        if seg == "":
+            raise PatternError("a pattern must not contain an empty path segment ('//' or a trailing '/')")
+        if seg != seg.lower():
+            raise PatternError(
+                "repository names are lowercase, so this pattern can never match",
+                tip=f"write {'/'.join([first, *[s.lower() for s in segments[1:]]])}",
+            )
+    if len(segments) == 1 and first != "**":
+        raise PatternError(
+            "a pattern needs a repository after the registry host, so this one can never match",
+            tip=f"write {first}/** for every repository of that registry, or ** for every image",
+        )
+    rewritten = None
+    if first in DOCKER_HUB_ALIASES:
+        new_segments = [DOCKER_HUB, *segments[1:]]
+        if len(new_segments) == 2 and new_segments[1] != "**":
+            new_segments.insert(1, "library")
+        new = "/".join(new_segments)
+        if new != pattern:
+            rewritten = pattern
+        return NormalisedPattern(new, rewritten)
+    return NormalisedPattern(pattern)
+
+
+def _docker_hub_form(segments: list[str]) -> str:
+    if len(segments) == 1:
+        return f"{DOCKER_HUB}/library/{segments[0]}"
+    return "/".join([DOCKER_HUB, *segments])
+
+
+def glob_matcher(pattern: str, base_dir: str) -> Matcher:
+    """A Matcher for a glob written in the config (normalised first)."""
+    norm = normalise_glob(pattern, base_dir)
+    return Matcher(pattern=norm.pattern, compiled=compile_glob(norm.pattern), regexp=False)
+
+
+def regexp_matcher(expr: str) -> Matcher:
+    """A Matcher for ``{regexp: ...}``: the whole normalised name must match (raises re.error)."""
+    return Matcher(pattern=expr, compiled=re.compile(expr), regexp=True)
