@@ -1,0 +1,221 @@
+"""A real AWS KMS API emulator (moto in server mode, HTTPS on loopback) and an AWS environment pointing at it."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import ipaddress
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fixtures.vectors import missing
+
+# Dummy credentials: moto accepts any unless IAM enforcement is switched on. Tests assert they never leak.
+ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
+SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+REGION = "us-east-1"
+ACCOUNT = "123456789012"  # moto's default account
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _moto_server_bin() -> str:
+    exe = Path(sys.executable).with_name("moto_server")
+    if exe.is_file():
+        return str(exe)
+    found = shutil.which("moto_server")
+    if found is None:
+        missing("the AWS KMS emulator `moto_server`", "pip install 'sigverify[test]' (moto[server]).")
+        raise AssertionError("unreachable")
+    return found
+
+
+def _self_signed(tmp: Path) -> tuple[Path, Path]:
+    """A CA-flagged self-signed certificate for 127.0.0.1/localhost: the emulator speaks HTTPS like AWS does."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "moto kms test endpoint")])
+    now = _dt.datetime.now(_dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - _dt.timedelta(minutes=5))
+        .not_valid_after(now + _dt.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp / "endpoint.crt", tmp / "endpoint.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_path, key_path
+
+
+@dataclass
+class MotoServer:
+    """One moto_server process: ``url`` (https://127.0.0.1:PORT), ``host`` (127.0.0.1:PORT), ``ca`` (its cert)."""
+
+    proc: subprocess.Popen[bytes]
+    port: int
+    ca: Path
+    log: Path
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"https://{self.host}"
+
+    def _ssl(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(self.ca))
+
+    def set_iam_enforcement(self, on: bool) -> None:
+        """moto's IAM enforcement: every later request must be signed by an IAM user whose policies allow it."""
+        req = urllib.request.Request(
+            f"{self.url}/moto-api/reset-auth",
+            data=b"0" if on else b"inf",
+            method="POST",
+            headers={"Content-Type": "text/plain"},
+        )
+        with urllib.request.urlopen(req, context=self._ssl(), timeout=10) as r:
+            assert r.status == 200
+
+    def client(self, service: str = "kms", region: str = REGION, **kw: Any) -> Any:
+        import boto3
+
+        return boto3.session.Session().client(
+            service,
+            region_name=region,
+            endpoint_url=self.url,
+            verify=str(self.ca),
+            aws_access_key_id=kw.pop("aws_access_key_id", ACCESS_KEY_ID),
+            aws_secret_access_key=kw.pop("aws_secret_access_key", SECRET_ACCESS_KEY),
+            **kw,
+        )
+
+
+def start_moto(tmp: Path) -> MotoServer:
+    exe = _moto_server_bin()
+    cert, key = _self_signed(tmp)
+    port = free_port()
+    log = tmp / "moto.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [exe, "-H", "127.0.0.1", "-p", str(port), "-c", str(cert), "-k", str(key)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    server = MotoServer(proc=proc, port=port, ca=cert, log=log)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{server.url}/moto-api/", context=server._ssl(), timeout=1):
+                return server
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                stop_moto(server)
+                pytest.fail(f"moto_server did not start on {server.url}:\n{log.read_text()[-2000:]}")
+            time.sleep(0.05)
+
+
+def stop_moto(server: MotoServer) -> None:
+    server.proc.terminate()
+    try:
+        server.proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.proc.kill()
+        server.proc.wait()
+
+
+@pytest.fixture(scope="session")
+def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """A moto server shared by the tests of one xdist worker (each test creates its own keys)."""
+    try:
+        import boto3  # noqa: F401
+    except ImportError:
+        missing("boto3 (the AWS SDK for Python)", "pip install 'sigverify[aws,test]'.")
+    server = start_moto(tmp_path_factory.mktemp("moto"))
+    yield server
+    stop_moto(server)
+
+
+_AWS_VARS = (
+    "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_KMS", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_CA_BUNDLE",
+    "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_MAX_ATTEMPTS",
+    "AWS_RETRY_MODE",
+)
+
+
+def aws_environment(server: MotoServer | None, tmp: Path) -> dict[str, str]:
+    """The environment a CI job would have: dummy keys, a region, the emulator as AWS_ENDPOINT_URL."""
+    env = {
+        "AWS_CONFIG_FILE": str(tmp / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "no-aws-credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_MAX_ATTEMPTS": "1",
+    }
+    if server is not None:
+        env["AWS_ENDPOINT_URL"] = server.url
+        env["AWS_CA_BUNDLE"] = str(server.ca)
+    return env
+
+
+@pytest.fixture
+def aws_env(moto: MotoServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """Point the standard AWS settings of this process at the emulator (and forget cached boto3 clients)."""
+    from sigverify.kms import aws
+
+    for var in _AWS_VARS:
+        monkeypatch.delenv(var, raising=False)
+    env = aws_environment(moto, tmp_path)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    aws.reset_clients()
+    yield env
+    aws.reset_clients()
+
+
+@pytest.fixture
+def kms(moto: MotoServer) -> Any:
+    """A boto3 KMS client on the emulator (region us-east-1) for setting up keys."""
+    return moto.client("kms")
