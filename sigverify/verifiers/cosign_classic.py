@@ -87,13 +87,15 @@ class CosignClassicVerifier:
                 "none",
             )
         try:
+            if not isinstance(sig_b64, str):
+                raise ValueError("not a string")
             signature = _keys.b64decode_strict(sig_b64)
         except ValueError:
             return fail(
                 Code.INVALID_SIGNATURE,
                 f"the {SIGNATURE_ANNOTATION} annotation is not valid base64",
                 "standard base64",
-                repr(sig_b64[:40]),
+                repr(sig_b64)[:40],
             )
         if not signature:
             return fail(Code.INVALID_SIGNATURE, "the signature annotation is empty", "a signature", "empty")
@@ -168,7 +170,7 @@ class CosignClassicVerifier:
             details["tlog"] = "ignored (tlog: ignore)"
         else:
             bundle_text = annotations.get(BUNDLE_ANNOTATION)
-            if bundle_text is None:
+            if not isinstance(bundle_text, str):
                 return fail(
                     Code.TLOG_INVALID,
                     "no Rekor bundle on the signature, and the authority requires a transparency-log proof. "

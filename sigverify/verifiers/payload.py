@@ -68,8 +68,10 @@ def loads_strict(data: bytes | str, *, what: str = "payload") -> Any:
             text = data.decode("utf-8", errors="strict")
         except UnicodeDecodeError as e:
             raise PayloadError(f"{what} is not valid UTF-8 (byte {e.start})", expected="UTF-8 JSON") from None
-    else:
+    elif isinstance(data, str):
         text = data
+    else:
+        raise PayloadError(f"{what} is not text", expected="a JSON document", found=type(data).__name__)
     try:
         value = json.loads(text, object_pairs_hook=_pairs_hook, parse_constant=_reject_constant)
     except PayloadError as e:

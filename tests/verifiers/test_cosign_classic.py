@@ -447,3 +447,13 @@ def test_bundle_body_with_the_signing_certificate_of_this_key_is_accepted(
         },
     )
     assert not check(layer2, other, tlog="require", trust=rekor_trust).ok
+
+
+def test_non_string_annotation_values_fail_closed(cosign_key: KeyPair, rekor_trust: TrustStore) -> None:
+    from dataclasses import replace
+
+    layer = sign_image(cosign_key, DIGEST)
+    numeric_sig = replace(layer, annotations={"dev.cosignproject.cosign/signature": 12345})  # type: ignore[dict-item]
+    assert code_of(check(numeric_sig, cosign_key)) == Code.INVALID_SIGNATURE
+    numeric_bundle = replace(layer, annotations={**layer.annotations, BUNDLE_ANNOTATION: 7})  # type: ignore[dict-item]
+    assert code_of(check(numeric_bundle, cosign_key, tlog="require", trust=rekor_trust)) == Code.TLOG_INVALID

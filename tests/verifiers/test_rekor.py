@@ -118,3 +118,28 @@ def _key_of(log: FakeRekor):  # type: ignore[no-untyped-def]
     with tempfile.TemporaryDirectory() as d:
         path = log.write_trusted_root(Path(d) / "root.json")
         return TrustStore(str(path)).rekor_keys()[0]
+
+
+def test_non_text_bundle_is_a_tlog_error() -> None:
+    with pytest.raises(rekor.TlogError, match="not text"):
+        rekor.parse_cosign_bundle(5)  # type: ignore[arg-type]
+
+
+def test_p384_log_key_set_with_sha256_verifies(cosign_key: KeyPair, tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    log = FakeRekor(private=ec.generate_private_key(ec.SECP384R1()))
+    root = log.trusted_root()
+    root["tlogs"][0]["publicKey"]["keyDetails"] = "PKIX_ECDSA_P384_SHA_384"
+    (tmp_path / "root.json").write_text(json.dumps(root))
+    payload = simple_signing_payload("sha256:" + "c" * 64)
+    sig = cosign_key.sign(payload)
+    text = log.bundle(sig, cosign_key.public_pem, payload)
+    result = rekor.verify_cosign_bundle(
+        text,
+        signature=sig,
+        key_der=cosign_key.public_der,
+        payload=payload,
+        keys=TrustStore(str(tmp_path / "root.json")).rekor_keys(),
+    )
+    assert result.log_id == log.log_id
