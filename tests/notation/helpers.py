@@ -54,6 +54,16 @@ def layout_candidates(layout: Path, subject: Descriptor) -> list[Candidate]:
             doc = json.loads(read_blob(layout, m["digest"], m["size"]))
             if doc.get("subject", {}).get("digest") == subject.digest:
                 refs.setdefault(m["digest"], (m["size"], "layout"))
+    if not refs:  # some tools record referrers only as blobs: scan the layout's manifests for the subject
+        for blob in (layout / "blobs" / "sha256").iterdir():
+            if blob.stat().st_size > 64 * 1024:
+                continue
+            try:
+                doc = json.loads(blob.read_bytes())
+            except ValueError:
+                continue
+            if isinstance(doc, dict) and doc.get("subject", {}).get("digest") == subject.digest:
+                refs[f"sha256:{blob.name}"] = (blob.stat().st_size, "layout")
     out = []
     for digest, (size, storage) in refs.items():
         doc = json.loads(read_blob(layout, digest, size))

@@ -89,7 +89,7 @@ def _parse(candidate: Candidate) -> Envelope:
         return parse_cose(candidate.content)
     raise CheckFailed(
         Code.UNSUPPORTED_FORMAT,
-        "the signature layer is not a Notary Project envelope (integrity)",
+        "the signature layer is not a Notary Project envelope",
         expected=f"{MEDIA_TYPE_JWS} or {MEDIA_TYPE_COSE}",
         found=media_type,
     )
@@ -116,7 +116,7 @@ def _authenticity(env: Envelope, chain: list[Certificate], policy: Policy) -> No
             return
     raise CheckFailed(
         Code.CERTIFICATE_INVALID,
-        "the signing certificate chain does not lead to a certificate in the trust store (authenticity). "
+        "the signing certificate chain does not lead to a certificate in the trust store. "
         "Tip: add the signer's root (or the self-signed signing certificate) to the trust store.",
         expected=f"a certificate from {', '.join(s.label for s in stores)}",
         found=" -> ".join(subject(c) for c in chain),
@@ -189,7 +189,7 @@ def _authentic_timestamp(
                 )
                 raise CheckFailed(
                     Code.CERTIFICATE_INVALID,
-                    f"{problem}, and no trusted timestamp applies (authentic timestamp). {tip}".strip(),
+                    f"{problem}, and no trusted timestamp proves it was signed while valid. {tip}".strip(),
                     expected=f"valid at {now.isoformat()}",
                     found=f"{cert.not_valid_before_utc.isoformat()} .. {cert.not_valid_after_utc.isoformat()}",
                 )
