@@ -45,10 +45,10 @@ def compile_glob(pattern: str) -> re.Pattern[str]:
         last = i == n - 1
         if seg == "**":
             if n == 1:
-                out.append(".*")
+                out.append(".+")
             elif last:
                 # 'a/**' -> 'a' followed by zero or more '/segment'
-                out.append("(?:/.*)?")
+                out.append("(?:/[^/]+)*")
             else:
                 # '**/b' or 'a/**/b' -> zero or more 'segment/' before the rest
                 out.append("(?:[^/]+/)*" if i == 0 else "/(?:[^/]+/)*")
@@ -60,6 +60,8 @@ def compile_glob(pattern: str) -> re.Pattern[str]:
 
 
 def _translate_segment(seg: str) -> str:
+    if seg == "*":
+        return "[^/]+"  # a whole segment is never empty
     parts: list[str] = []
     for ch in seg:
         if ch == "*":

@@ -61,7 +61,7 @@ _KMS_SHAPES: dict[str, tuple[re.Pattern[str], str]] = {
 }
 _ALLOWED_EC_CURVES = ("secp256r1", "secp384r1", "secp521r1")
 _PEM_LABEL = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----")
-_FIELD_PATH = re.compile(r"[^.\s]+(?:\.[^.\s]+)*")
+_FIELD_PATH = re.compile(r"[^.]+(?:\.[^.]+)*")
 _NOTATION_PATHS = {"trust_store": "any", "tsa_store": "any", "trust_policy": "file", "trust_store_dir": "dir"}
 _NOTATION_INLINE_ONLY = (
     "trust_store",

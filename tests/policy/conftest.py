@@ -15,10 +15,11 @@ EXAMPLES = Path(__file__).parent / "examples"
 GARBAGE_SECRET = "s3cr3t-Value-that-must-never-be-printed"
 
 
-def _pub(key: object) -> bytes:
-    assert hasattr(key, "public_key")
-    pub = key.public_key()
-    return pub.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
+
+
+def _pub(key: PrivateKey) -> bytes:
+    return key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 @pytest.fixture(scope="session")
