@@ -2,13 +2,206 @@
 
 from __future__ import annotations
 
+import json
+import os
+import secrets
+import sys
+import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TextIO
 
-from sigverify.models import RunResult
+from sigverify.models import ImageResult, RunResult, Verdict
+
+GITHUB_SUMMARY_LIMIT = 1024 * 1024 - 4096  # GitHub rejects a step summary over 1 MiB; leave a margin
+
+_STOP_TOKEN_ENV = "SIGVERIFY_STOP_COMMANDS_TOKEN"  # noqa: S105 - a variable name, not a secret
 
 
-def publish(result: RunResult, *, mode: str = "auto", env: Mapping[str, str] | None = None,
-            out: TextIO | None = None) -> None:
-    """Write CI-native outputs for ``result`` (step summary, annotations, outputs). Placeholder until issue 4."""
-    return None
+def detect(mode: str, env: Mapping[str, str]) -> str:
+    """The CI flavour to publish for: ``github``, ``gitlab`` or ``none``."""
+    if mode != "auto":
+        return mode
+    if env.get("GITHUB_ACTIONS") == "true":
+        return "github"
+    if env.get("GITLAB_CI") == "true":
+        return "gitlab"
+    return "none"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# GitHub workflow commands (escaping as in actions/toolkit packages/core/src/command.ts)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def escape_data(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(value: str) -> str:
+    return escape_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def workflow_command(command: str, message: str, **props: str | int | None) -> str:
+    """``::command key=value,...::message`` with every part escaped."""
+    parts = [f"{k}={escape_property(str(v))}" for k, v in props.items() if v is not None and v != ""]
+    head = f"::{command} {','.join(parts)}" if parts else f"::{command}"
+    return f"{head}::{escape_data(message)}"
+
+
+def begin(mode: str = "auto", env: Mapping[str, str] | None = None, out: TextIO | None = None) -> None:
+    """Before any registry-controlled text reaches the log: stop GitHub from reading workflow commands in it.
+
+    Prints ``::stop-commands::<random token>`` and remembers the token in this process's environment, so
+    ``publish`` can resume commands for its own annotations. A signature payload or registry error message
+    that contains ``::error::...`` or ``::add-mask::...`` then stays plain text.
+    """
+    env = os.environ if env is None else env
+    out = sys.stdout if out is None else out
+    if detect(mode, env) != "github" or os.environ.get(_STOP_TOKEN_ENV):
+        return
+    token = secrets.token_hex(16)
+    os.environ[_STOP_TOKEN_ENV] = token
+    out.write(f"::stop-commands::{token}\n")
+    out.flush()
+
+
+def _resume(out: TextIO) -> None:
+    token = os.environ.pop(_STOP_TOKEN_ENV, None)
+    if token:
+        out.write(f"::{token}::\n")
+
+
+def _annotation_path(source: str, env: Mapping[str, str]) -> str:
+    """GitHub wants paths relative to the repository root (the workspace), with forward slashes."""
+    path = Path(source)
+    if not path.is_absolute():
+        path = Path.cwd() / path
+    workspace = env.get("GITHUB_WORKSPACE")
+    if workspace:
+        try:
+            return path.resolve().relative_to(Path(workspace).resolve()).as_posix()
+        except ValueError:
+            pass
+    return source
+
+
+def _annotation(img: ImageResult, result: RunResult, env: Mapping[str, str]) -> str | None:
+    if img.verdict is Verdict.PASS:
+        return None
+    command = "warning" if img.verdict is Verdict.WARN and not result.fail_on_warn else "error"
+    reasons = list(img.reasons) + [r for p in img.policies if not p.passed for r in p.reasons]
+    first = reasons[0] if reasons else None
+    code = first.code if first else img.verdict.value.upper()
+    lines = [f"{img.reference}: {img.verdict.value}"]
+    for r in reasons:
+        line = f"{r.code}: {r.message}"
+        if r.policy:
+            line = f"[{r.policy}] {line}"
+        lines.append(line)
+        if r.expected is not None:
+            lines.append(f"  expected: {r.expected}")
+        if r.found is not None:
+            lines.append(f"  found: {r.found}")
+    file = config_line = None
+    if img.source_file:
+        file = _annotation_path(img.source_file, env)
+        config_line = img.source_line
+    elif result.config_path:
+        file = _annotation_path(result.config_path, env)
+    return workflow_command(
+        command, "\n".join(lines), file=file, line=config_line, title=f"sigverify {code}: {img.reference}"
+    )
+
+
+def verified_digests(result: RunResult) -> dict[str, str]:
+    """Image reference -> digest, only for images that passed because an authority verified them."""
+    out: dict[str, str] = {}
+    for img in result.images:
+        verified = any(p.passed and p.verified_by for p in img.policies)
+        if img.verdict is Verdict.PASS and img.digest and verified:
+            out[img.reference] = img.digest
+    return out
+
+
+def _append_output(path: str, name: str, value: str) -> None:
+    """``name<<DELIM`` form with a random delimiter that the value cannot contain."""
+    delim = f"ghadelimiter_{secrets.token_hex(16)}"
+    while delim in value:  # pragma: no cover - 128 random bits
+        delim = f"ghadelimiter_{secrets.token_hex(16)}"
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(f"{name}<<{delim}\n{value}\n{delim}\n")
+
+
+def _publish_github(result: RunResult, env: Mapping[str, str], out: TextIO) -> None:
+    from sigverify.report import markdown
+
+    _resume(out)
+    summary_path = env.get("GITHUB_STEP_SUMMARY")
+    if summary_path:
+        with open(summary_path, "a", encoding="utf-8") as f:
+            f.write(markdown.render(result, max_bytes=GITHUB_SUMMARY_LIMIT) + "\n")
+    for img in result.images:
+        line = _annotation(img, result, env)
+        if line is not None:
+            out.write(line + "\n")
+    output_path = env.get("GITHUB_OUTPUT")
+    if output_path:
+        _append_output(output_path, "result", "pass" if result.exit_code == 0 else "fail")
+        _append_output(output_path, "digests", json.dumps(verified_digests(result), separators=(",", ":")))
+        _append_output(output_path, "summary", json.dumps(result.summary, separators=(",", ":")))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# GitLab: a collapsible log section listing what failed, with the config line to look at
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _clean_line(text: str) -> str:
+    """One log line without control characters (no fake sections or terminal escapes from registry text)."""
+    return "".join(c if c.isprintable() else "\ufffd" for c in text)
+
+
+def _publish_gitlab(result: RunResult, out: TextIO) -> None:
+    problems = [img for img in result.images if img.verdict is not Verdict.PASS]
+    if not problems:
+        return
+    name = f"sigverify_{secrets.token_hex(4)}"
+    now = int(time.time())
+    s = result.summary
+    header = f"sigverify: {s['fail']} failed, {s['error']} errors, {s['warn']} warnings of {s['total']} images"
+    out.write(f"\x1b[0Ksection_start:{now}:{name}[collapsed=false]\r\x1b[0K{_clean_line(header)}\n")
+    for img in problems:
+        where = ""
+        if img.source_file:
+            where = f" ({img.source_file}:{img.source_line})" if img.source_line else f" ({img.source_file})"
+        out.write(_clean_line(f"{img.verdict.value.upper():5} {img.reference}{where}") + "\n")
+        reasons = list(img.reasons) + [r for p in img.policies if not p.passed for r in p.reasons]
+        for r in reasons:
+            out.write(_clean_line(f"      {r.code}: {r.message}") + "\n")
+            if r.expected is not None:
+                out.write(_clean_line(f"        expected: {r.expected}") + "\n")
+            if r.found is not None:
+                out.write(_clean_line(f"        found:    {r.found}") + "\n")
+    out.write(f"\x1b[0Ksection_end:{int(time.time())}:{name}\r\x1b[0K\n")
+
+
+def publish(
+    result: RunResult, *, mode: str = "auto", env: Mapping[str, str] | None = None, out: TextIO | None = None
+) -> None:
+    """Write CI-native outputs for ``result``: GitHub step summary, annotations and outputs; GitLab log section.
+
+    Never raises for a CI file it cannot write: the reports and the exit code matter more (a warning goes to
+    stderr instead).
+    """
+    env = os.environ if env is None else env
+    out = sys.stdout if out is None else out
+    flavour = detect(mode, env)
+    try:
+        if flavour == "github":
+            _publish_github(result, env, out)
+        elif flavour == "gitlab":
+            _publish_gitlab(result, out)
+    except OSError as exc:
+        sys.stderr.write(f"sigverify: warning: could not write CI outputs: {exc}\n")
+    out.flush()

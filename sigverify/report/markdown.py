@@ -11,10 +11,14 @@ from sigverify.report._cases import Case, image_cases, is_failing
 _ICON = {Verdict.PASS: "✅", Verdict.FAIL: "❌", Verdict.WARN: "⚠️", Verdict.ERROR: "🛑"}
 _ORDER = {Verdict.ERROR: 0, Verdict.FAIL: 1, Verdict.WARN: 2, Verdict.PASS: 3}
 
-# HTML specials and markdown-significant ASCII punctuation, written as numeric entities so values render
-# literally anywhere (table cells, inline HTML, list items) and can never open a tag, a link, an autolink,
-# code, emphasis or a table column.
-_ENTITIES = str.maketrans({c: f"&#{ord(c)};" for c in "&<>\"'\\`*_{}[]()#+-!|~:.@=$%^"})
+# HTML specials and the characters that open inline markdown (code, emphasis, strikethrough, links, images,
+# math, table columns) as numeric entities, so values render literally in table cells, inline HTML and list
+# items. Values never start a line, so block syntax (#, -, +, 1.) needs nothing. GFM autolinks (`https://`,
+# `www.`) are broken up the same way.
+_ENTITIES = str.maketrans({c: f"&#{ord(c)};" for c in "&<>\"'\\`*{}[]()|~$"})
+# `_` can only open or close emphasis next to a non-alphanumeric character: NO_POLICY and my_app stay readable.
+_LOOSE_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+_AUTOLINKS = (("://", "&#58;//"), ("www.", "www&#46;"), ("WWW.", "WWW&#46;"))
 
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -22,8 +26,11 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 def text(value: str) -> str:
     """Escape ``value`` for inline markdown: every special character as an entity, on one line."""
-    value = _CONTROL.sub("\ufffd", value.replace("\r", ""))
-    return value.translate(_ENTITIES).replace("\n", "<br>")
+    value = _CONTROL.sub("\ufffd", value.replace("\r", "")).translate(_ENTITIES)
+    value = _LOOSE_UNDERSCORE.sub("&#95;", value)
+    for pattern, replacement in _AUTOLINKS:
+        value = value.replace(pattern, replacement)
+    return value.replace("\n", "<br>")
 
 
 def code(value: str) -> str:

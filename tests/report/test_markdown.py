@@ -17,8 +17,8 @@ def test_table_lists_every_image_with_verdict_and_digest() -> None:
     md = markdown.render(samples.mixed())
     rows = table_rows(md)
     assert len([r for r in rows if "<code>" in r.split("|")[1]]) >= 6
-    app = next(r for r in rows if "team&#47;app" in r or "app&#58;1&#46;2&#46;3" in r)
-    assert "✅ pass" in app and "release&#45;key" in app
+    app = next(r for r in rows if "localhost:5000/team/app:1.2.3" in r)
+    assert "✅ pass" in app and "release-key" in app
     assert markdown.code(samples.D_APP) in app
     assert md.startswith("### ❌ sigverify: verification failed")
 
@@ -46,12 +46,14 @@ def test_values_cannot_break_the_table_or_inject_html() -> None:
     assert "<script>" not in md and "\x01" not in md
     assert "&lt;script&gt;" in md  # inside <pre> (a raw HTML block: no markdown there), HTML-escaped
     outside_pre = re.sub(r"<pre>.*?</pre>", "", md, flags=re.S)
+    assert "http://e" not in outside_pre and "http&#58;//e" in outside_pre
     assert "[x](" not in outside_pre and "**bold**" not in outside_pre and "`tick`" not in outside_pre
 
 
 def test_text_escaping_is_total() -> None:
-    out = markdown.text("a|b<c>&d`e*f_g[h](i)\nj")
+    out = markdown.text("a|b<c>&d`e*f _g_ [h](i)\nj")
     assert not set(out) & set("|<>`*_[]()") - set("<br>")
+    assert markdown.text("NO_POLICY my_app") == "NO_POLICY my_app"
     assert "<br>" in out and "|" not in out
 
 
