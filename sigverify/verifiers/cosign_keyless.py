@@ -95,7 +95,7 @@ def keyless_material(candidate: Candidate, authority: Authority, ctx: VerifyCont
                     "certificate is checked at",
                     f"a {BUNDLE_ANNOTATION} annotation", "none")
     try:
-        when = _verify_log(bundle_text, signature=signature, spki=spki, cert_der=cert.public_bytes(
+        when = _verify_log(bundle_text, signature=signature, spki=spki, signer_der=cert.public_bytes(
             serialization.Encoding.DER), payload=log_payload, ctx=ctx, details=details)
     except rekor.TlogError as e:
         tip = f" Tip: {e.tip}" if e.tip else ""
@@ -110,9 +110,10 @@ def keyless_material(candidate: Candidate, authority: Authority, ctx: VerifyCont
     return ident, ident.label
 
 
-def _verify_log(bundle_text: str, *, signature: bytes, spki: bytes, cert_der: bytes, payload: bytes,
+def _verify_log(bundle_text: str, *, signature: bytes, spki: bytes, signer_der: bytes, payload: bytes,
                 ctx: VerifyContext, details: dict[str, Any]) -> Any:
-    """SET + body binding; hashedrekord/rekord via rekor.py, intoto/dsse bodies via sigstore_core."""
+    """SET + body binding; hashedrekord/rekord via rekor.py, intoto/dsse bodies via sigstore_core.
+    ``signer_der`` is the certificate DER (keyless) or the key's SPKI DER; ``spki`` the signing key's SPKI."""
     import base64
     import json
 
@@ -132,7 +133,7 @@ def _verify_log(bundle_text: str, *, signature: bytes, spki: bytes, cert_der: by
 
         pae = _pae(INTOTO_PAYLOAD_TYPE, payload)
         check_dsse_log_body(str(kind), str(version), body, payload=payload, pae=pae, signature=signature,
-                            signer_der=cert_der)
+                            signer_der=signer_der)
     else:
         entry = rekor.parse_body(bundle.body)
         rekor.check_binding(entry, signature=signature, key_der=spki, payload=payload)
