@@ -36,6 +36,7 @@ from sigverify.registry.content import (
     verify_digest,
 )
 from sigverify.registry.transport import (
+    ReadError,
     Transport,
     discard,
     origin_of,
@@ -48,10 +49,6 @@ ACCEPT_MANIFESTS = ", ".join(MANIFEST_ACCEPT)
 REFERRERS_UNSUPPORTED = frozenset({400, 404, 405, 501})
 MAX_REFERRER_PAGES = 50
 T = TypeVar("T")
-
-
-class _Dropped(RegistryError):
-    """The connection dropped while reading a body: worth one more try."""
 
 
 class RemoteSource:
@@ -262,18 +259,14 @@ class RemoteSource:
                 self.auth.end_probe()
 
     def _read(self, resp: requests.Response, cap: int, what: str, url: str) -> bytes:
-        try:
-            return read_capped(resp, cap, what, url)
-        except RegistryError as exc:
-            if exc.code == Code.REGISTRY_ERROR and "connection failed while reading" in exc.message:
-                raise _Dropped(exc.message, url=exc.url) from None
-            raise
+        return read_capped(resp, cap, what, url, deadline=self.transport.body_deadline)
 
     @staticmethod
     def _retry_dropped(fetch: Callable[[], T]) -> T:
+        """A connection that drops in the middle of a body is retried once."""
         try:
             return fetch()
-        except _Dropped:
+        except ReadError:
             return fetch()
 
     def _raise_for(self, resp: requests.Response, method: str, url: str, *, what: str) -> None:

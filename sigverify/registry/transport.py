@@ -38,6 +38,10 @@ class RetryPolicy:
     max_retry_after: float = 30.0
 
 
+class ReadError(RegistryError):
+    """The connection failed while a body was being read (worth one more try)."""
+
+
 class RequestCounter:
     """Thread-safe count of HTTP requests sent (including token requests, retries and redirects)."""
 
@@ -155,6 +159,7 @@ class Transport:
         self.base = f"{self.scheme}://{host}"
         self.origin = origin_of(self.base)
         self.timeout = (min(timeout, 10.0), timeout)
+        self.body_deadline = 4 * timeout  # whole-body bound on top of the per-read timeout
         self.retry = retry or RetryPolicy()
         self._counter = counter
         self._proxies: dict[tuple[str, str, int], dict[str, str]] = {}
@@ -162,7 +167,7 @@ class Transport:
         session = requests.Session()
         session.trust_env = False  # no .netrc credentials injected behind our back; proxies handled below
         session.cookies.set_policy(_NoCookies())
-        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+        adapter = requests.adapters.HTTPAdapter(pool_connections=10, pool_maxsize=pool_size, max_retries=0)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         session.verify = verify
@@ -345,8 +350,12 @@ def discard(resp: requests.Response) -> None:
         resp.close()
 
 
-def read_capped(resp: requests.Response, cap: int, what: str, url: str) -> bytes:
-    """Read the body, never more than ``cap + 1`` bytes; an over-size body is SIZE_LIMIT, never truncated."""
+def read_capped(resp: requests.Response, cap: int, what: str, url: str, *, deadline: float | None = None) -> bytes:
+    """Read the body, never more than ``cap + 1`` bytes; an over-size body is SIZE_LIMIT, never truncated.
+
+    ``deadline`` (seconds) bounds the whole read, so a server trickling bytes cannot hold us forever.
+    """
+    give_up = time.monotonic() + deadline if deadline is not None else None
     length_header = resp.headers.get("Content-Length")
     if length_header is not None and length_header.strip().isdigit() and int(length_header) > cap:
         resp.close()
@@ -359,13 +368,22 @@ def read_capped(resp: requests.Response, cap: int, what: str, url: str) -> bytes
         )
     parts: list[bytes] = []
     total = 0
+    # read1 returns what one socket read brings (urllib3 >= 2.3), so the deadline is checked as bytes trickle in
+    read = getattr(resp.raw, "read1", None) or resp.raw.read
     try:
         while True:
-            chunk = resp.raw.read(min(CHUNK, cap + 1 - total), decode_content=True)
+            chunk = read(min(CHUNK, cap + 1 - total), decode_content=True)
             if not chunk:
                 break
             parts.append(chunk)
             total += len(chunk)
+            if give_up is not None and time.monotonic() > give_up and total <= cap:
+                resp.close()
+                raise RegistryError(
+                    f"{what} at {redact_url(url)}: body not received within {deadline:.0f} s",
+                    url=redact_url(url),
+                    tip="The registry is too slow; raise --timeout or try again later.",
+                )
             if total > cap:
                 resp.close()
                 raise RegistryError(
@@ -379,7 +397,7 @@ def read_capped(resp: requests.Response, cap: int, what: str, url: str) -> bytes
         raise
     except Exception as exc:
         resp.close()
-        raise RegistryError(
+        raise ReadError(
             f"{what} at {redact_url(url)}: connection failed while reading ({_exc_summary(exc)})",
             url=redact_url(url),
         ) from None
@@ -396,14 +414,30 @@ def read_error_detail(resp: requests.Response) -> str | None:
     return registry_error_detail(body)
 
 
+_CAUSES = (
+    ("Connection refused", "connection refused"),
+    ("Name or service not known", "host name not found"),
+    ("nodename nor servname", "host name not found"),
+    ("Temporary failure in name resolution", "host name could not be resolved"),
+    ("RemoteDisconnected", "connection closed by the server without an answer"),
+    ("Connection reset", "connection reset by the server"),
+    ("IncompleteRead", "connection closed before the body was complete"),
+    ("Connection aborted", "connection aborted"),
+    ("Network is unreachable", "network unreachable"),
+)
+
+
 def _exc_summary(exc: BaseException) -> str:
-    name = type(exc).__name__
-    text = str(exc)
-    # urllib3 messages embed the URL (and could embed a query string); keep them short and redacted
-    if "url:" in text:
-        text = text.split("url:", 1)[0].rstrip(" (")
-    text = "".join(c if c.isprintable() else "?" for c in text)[:200]
-    return f"{name}: {text}" if text else name
+    """A short cause for a network failure; never the URL (urllib3 messages embed paths and queries)."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return "connection timed out"
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "read timed out"
+    text = repr(exc)
+    for needle, label in _CAUSES:
+        if needle in text:
+            return label
+    return type(exc).__name__
 
 
 def json_object(body: bytes) -> dict[str, Any] | None:

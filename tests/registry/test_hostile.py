@@ -492,3 +492,56 @@ def test_not_found_blob(fake_server: MakeServer) -> None:
 def test_json_is_what_we_parse() -> None:
     # the helper builds what registries store; keep it honest
     assert json.loads(manifest_bytes())["schemaVersion"] == 2
+
+
+# -- connection reuse, dropped bodies, slow bodies ----------------------------------------------------------
+
+
+def test_connections_are_reused(fake_server: MakeServer) -> None:
+    """HEAD, manifest GET and blob GET of many images travel over one keep-alive connection."""
+    server = fake_server()
+    for i in range(5):
+        body = manifest_bytes(annotations={"i": str(i)})
+        server.route(f"/v2/{REPO}/manifests/v{i}", manifest_reply(body))
+        server.route(f"/v2/{REPO}/manifests/{digest_of(body)}", manifest_reply(body))
+        server.route(f"/v2/{REPO}/blobs/{digest_of(str(i).encode())}", Reply(200, {}, str(i).encode()))
+    with regs_for(server) as regs:
+        source = regs.source_for(ref_for(server))
+        for i in range(5):
+            desc = source.resolve(ref_for(server, tag=f"v{i}"))
+            source.get_manifest(ref_for(server), desc.digest)
+            source.get_blob(ref_for(server), Descriptor("a/b", digest_of(str(i).encode()), 1))
+    assert len(server.seen) == 15
+    assert len({s.client_port for s in server.seen}) == 1
+
+
+def test_body_dropped_midway_is_retried_once(fake_server: MakeServer) -> None:
+    server = fake_server()
+    data = b"0123456789" * 10
+    digest = digest_of(data)
+
+    def half() -> Iterator[bytes]:
+        yield data[:30]
+
+    path = f"/v2/{REPO}/blobs/{digest}"
+    server.route(path, Reply(200, {"Content-Length": "100"}, half, length=True, close=True), Reply(200, {}, data))
+    with regs_for(server) as regs:
+        assert regs.source_for(ref_for(server)).get_blob(ref_for(server), Descriptor("a/b", digest, 100)) == data
+    assert len(server.requests_to(path)) == 2
+
+
+def test_trickling_body_hits_the_deadline(fake_server: MakeServer) -> None:
+    server = fake_server()
+    data = b"x" * 200
+    digest = digest_of(data)
+
+    def trickle() -> Iterator[bytes]:
+        for b in data:
+            time.sleep(0.05)
+            yield bytes([b])
+
+    server.route(f"/v2/{REPO}/blobs/{digest}", Reply(200, {"Content-Length": "200"}, trickle, length=True))
+    settings = {server.host: RegistrySettings(insecure=True)}
+    with Registries(settings, env={}, timeout=0.25, retry=FAST) as regs, pytest.raises(RegistryError) as exc:
+        regs.source_for(ref_for(server)).get_blob(ref_for(server), Descriptor("a/b", digest, 200))
+    assert "not received within" in exc.value.message
