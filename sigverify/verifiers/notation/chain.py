@@ -42,11 +42,25 @@ def parse_chain(chain_der: Sequence[bytes]) -> list[x509.Certificate]:
     certs = []
     for i, der in enumerate(chain_der):
         try:
-            certs.append(x509.load_der_x509_certificate(der))
+            certs.append(_load_eagerly(der))
         except ValueError as e:
             msg = f"certificate #{i + 1} of the envelope chain is malformed: {e}"
             raise CheckFailed(Code.INVALID_SIGNATURE, msg) from None
     return certs
+
+
+def _load_eagerly(der: bytes) -> x509.Certificate:
+    """Parse a certificate and every field we read (cryptography parses some lazily), or raise ValueError."""
+    cert = x509.load_der_x509_certificate(der)
+    try:
+        cert.subject.rfc4514_string()
+        cert.issuer.rfc4514_string()
+        _ = cert.not_valid_before_utc, cert.not_valid_after_utc, cert.serial_number
+        list(cert.extensions)
+        cert.public_key()
+    except Exception as e:  # cryptography raises ValueError and friends for malformed fields
+        raise ValueError(str(e)) from None
+    return cert
 
 
 def expected_alg(cert: x509.Certificate) -> str:

@@ -203,9 +203,12 @@ def strict_json(data: bytes, what: str, code: str = Code.INVALID_SIGNATURE) -> A
             out[k] = v
         return out
 
+    def no_constants(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
     try:
-        return json.loads(data.decode("utf-8"), object_pairs_hook=pairs)
-    except (UnicodeDecodeError, ValueError) as e:
+        return json.loads(data.decode("utf-8"), object_pairs_hook=pairs, parse_constant=no_constants)
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
         raise CheckFailed(code, f"{what} is not valid JSON: {e}") from None
 
 

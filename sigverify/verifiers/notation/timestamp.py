@@ -89,14 +89,20 @@ def verify_timestamp(token: bytes, signature: bytes, roots: Sequence[Certificate
     try:
         verifier = VerifierBuilder(roots=list(roots)).build()
         verifier.verify_message(response, signature)
-    except VerificationError as e:
+    except (VerificationError, ValueError) as e:
         raise CheckFailed(
             Code.CERTIFICATE_INVALID,
             f"the timestamp countersignature does not verify against the TSA trust store: {e}. "
             "Tip: the timestamp must cover this signature and chain to a root in the tsa store.",
         ) from None
-    certs = [x509.load_der_x509_certificate(c) for c in response.signed_data.certificates]
-    signer = next(iter(response.signed_data.signer_infos))
+    try:
+        certs = [x509.load_der_x509_certificate(c) for c in response.signed_data.certificates]
+        signer = next(iter(response.signed_data.signer_infos))
+        acc = info.accuracy
+        policy = info.policy.dotted_string
+        gen = info.gen_time
+    except Exception as e:  # lazily parsed parts of the token
+        raise CheckFailed(Code.INVALID_SIGNATURE, f"malformed timestamp countersignature: {e}") from None
     leaf = next((c for c in certs if c.issuer == signer.issuer and c.serial_number == signer.serial_number), None)
     if leaf is None:
         raise CheckFailed(Code.CERTIFICATE_INVALID, "the timestamp token does not carry its signing certificate")
@@ -104,14 +110,12 @@ def verify_timestamp(token: bytes, signature: bytes, roots: Sequence[Certificate
     if not any(r == c for c in tsa_chain for r in roots):
         raise CheckFailed(Code.CERTIFICATE_INVALID, "the TSA chain does not reach a certificate in the tsa store")
     validate_chain(tsa_chain, timestamping=True)
-    acc = info.accuracy
     seconds = acc.seconds if acc is not None else 0
     millis = (acc.millis if acc is not None else None) or 0
     micros = (acc.micros if acc is not None else None) or 0
     accuracy = _dt.timedelta(seconds=seconds or 0, milliseconds=millis, microseconds=micros)
-    if accuracy == _dt.timedelta(0) and info.policy.dotted_string == _BASELINE_POLICY:
+    if accuracy == _dt.timedelta(0) and policy == _BASELINE_POLICY:
         accuracy = _dt.timedelta(seconds=1)
-    gen = info.gen_time
     if gen.tzinfo is None:
         gen = gen.replace(tzinfo=_dt.UTC)
     return Timestamp(gen, accuracy, tuple(tsa_chain))

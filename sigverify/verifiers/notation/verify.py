@@ -364,6 +364,14 @@ def verify(candidate: Candidate, authority: Authority, ctx: VerifyContext) -> Si
             warnings=run.warnings or None,
             logged_failures=run.logged or None,
         )
+    except Exception as e:  # fail closed: an unexpected error on hostile input is a failure, never a pass
+        failed_at = next((c for c in lv.CHECKS if c not in run.checks), "verification")
+        reason = Reason(
+            Code.INTERNAL_ERROR,
+            f"{failed_at}: unexpected error while verifying the Notary Project signature: {type(e).__name__}: {e}",
+            authority=authority.name,
+        )
+        return result(False, reason, signer, **base, checks=run.checks)
     return result(
         True,
         None,
