@@ -79,7 +79,13 @@ def _has_wildcard(s: str) -> bool:
 
 def _is_host(segment: str) -> bool:
     """Like the distribution reference grammar: a domain has a '.' or a ':' port, or is 'localhost'."""
-    return "." in segment or ":" in segment or segment == "localhost" or segment.startswith("[")
+    return (
+        "." in segment
+        or ":" in segment
+        or segment == "localhost"
+        or segment.startswith("[")
+        or segment.lower() != segment  # docker's splitDockerDomain: uppercase means a host
+    )
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,9 @@ def normalise_glob(pattern: str, base_dir: str) -> NormalisedPattern:
                 "patterns match image names without digest",
                 tip=f"write {OCI_PREFIX}{rest.split('@', 1)[0]}",
             )
+        head, sep, tail = rest.rpartition(":")
+        if sep and head and "/" not in tail:  # like references: a trailing ':name' is a tag
+            raise PatternError("patterns match layout names without tag", tip=f"write {OCI_PREFIX}{head}")
         absolute = os.path.normpath(os.path.join(base_dir, rest))
         return NormalisedPattern(OCI_PREFIX + absolute, None if absolute == rest else pattern)
     if "@" in pattern:

@@ -441,7 +441,7 @@ class _Builder:
                 try:
                     out.append(glob_matcher(item, str(self.base_dir)))
                 except PatternError as exc:
-                    tip = f"; {exc.tip}" if exc.tip else ""
+                    tip = f"; tip: {exc.tip}" if exc.tip else ""
                     self.err(ipath, f"bad image pattern {item!r}: {exc.message}{tip}")
                     ok = False
             elif isinstance(item, dict) and isinstance(item.get("regexp"), str):
@@ -490,6 +490,22 @@ class _Builder:
         notation = self.notation((*path, "notation"), auth["notation"]) if "notation" in auth else None
         annotations = auth.get("annotations", {})
         name, tlog = auth.get("name"), auth.get("tlog", "require")
+        if kinds == ["notation"]:
+            # Silently ignoring these would make a requirement the user wrote disappear.
+            if "annotations" in auth:
+                self.err(
+                    (*path, "annotations"),
+                    "annotations apply to cosign signatures, not to notation ones",
+                    key=True,
+                    expected="notation.metadata: {...} for signed user metadata (notation sign -m)",
+                )
+            if "tlog" in auth:
+                self.err(
+                    (*path, "tlog"),
+                    "tlog does not apply to notation signatures (they are not logged)",
+                    key=True,
+                    expected="no tlog key on a notation authority",
+                )
         if (
             len(kinds) != 1
             or not isinstance(name, str)
@@ -559,7 +575,7 @@ class _Builder:
             message, tip = problem
             self.err(
                 kpath,
-                f"{what} does not hold a usable public key: found {message}" + (f"; {tip}" if tip else ""),
+                f"{what} does not hold a usable public key: found {message}" + (f"; tip: {tip}" if tip else ""),
                 expected="a PEM public key (-----BEGIN PUBLIC KEY-----)",
             )
             return None
@@ -725,7 +741,8 @@ class _Builder:
                 self.err(
                     (*cpath, "field"),
                     "malformed field path",
-                    expected="dot-separated names, e.g. predicate.buildDefinition.buildType",
+                    expected="dot-separated keys in the predicate (list indexes as numbers), "
+                    "e.g. buildDefinition.buildType",
                     found=repr(field),
                 )
                 ok = False
@@ -753,7 +770,10 @@ def pem_public_key_problem(data: bytes) -> tuple[str, str | None] | None:
             "and keep the private key out of the repository",
         )
     if not labels:
-        return f"no PEM block ({len(data)} bytes of other data)", None
+        return (
+            f"no PEM block ({len(data)} bytes of other data)",
+            "a DER key converts with: openssl pkey -pubin -inform DER -in key.der -out key.pub",
+        )
     if labels[0] == "CERTIFICATE":
         return (
             "a certificate, not a public key",

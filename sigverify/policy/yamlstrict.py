@@ -198,6 +198,9 @@ def parse_strict(text: str, filename: str) -> tuple[YamlDoc | None, list[ConfigP
         line = mark.line + 1 if mark is not None else None
         col = f"column {mark.column + 1}: " if mark is not None else ""
         problem = exc.problem or "invalid YAML"
+        if "another document" in problem:
+            message = f"{col}a second YAML document starts here ('---'); the file must hold exactly one"
+            return None, [ConfigProblem(filename, line, None, message)]
         context = ""
         if exc.context:
             started = exc.context_mark

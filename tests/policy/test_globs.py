@@ -92,6 +92,8 @@ REJECTED = [
     ("ghcr.io/app/", "empty"),
     (" ghcr.io/app", "spaces"),
     ("oci:", "layout path"),
+    ("oci:layouts/app:v1", "oci:layouts/app"),
+    ("oci:layouts/app@sha256:abc", "oci:layouts/app"),
 ]
 
 
