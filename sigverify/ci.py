@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TextIO
 
 from sigverify.models import ImageResult, RunResult, Verdict
+from sigverify.report._cases import image_reasons
 
 GITHUB_SUMMARY_LIMIT = 1024 * 1024 - 4096  # GitHub rejects a step summary over 1 MiB; leave a margin
 
@@ -90,7 +91,7 @@ def _annotation(img: ImageResult, result: RunResult, env: Mapping[str, str]) -> 
     if img.verdict is Verdict.PASS:
         return None
     command = "warning" if img.verdict is Verdict.WARN and not result.fail_on_warn else "error"
-    reasons = list(img.reasons) + [r for p in img.policies if not p.passed for r in p.reasons]
+    reasons = image_reasons(img)
     first = reasons[0] if reasons else None
     code = first.code if first else img.verdict.value.upper()
     lines = [f"{img.reference}: {img.verdict.value}"]
@@ -176,7 +177,7 @@ def _publish_gitlab(result: RunResult, out: TextIO) -> None:
         if img.source_file:
             where = f" ({img.source_file}:{img.source_line})" if img.source_line else f" ({img.source_file})"
         out.write(_clean_line(f"{img.verdict.value.upper():5} {img.reference}{where}") + "\n")
-        reasons = list(img.reasons) + [r for p in img.policies if not p.passed for r in p.reasons]
+        reasons = image_reasons(img)
         for r in reasons:
             out.write(_clean_line(f"      {r.code}: {r.message}") + "\n")
             if r.expected is not None:

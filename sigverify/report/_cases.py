@@ -34,9 +34,19 @@ class Case:
         return Reason(code, f"verdict {self.outcome} with no recorded reason")
 
 
+def unique(reasons: tuple[Reason, ...] | list[Reason]) -> tuple[Reason, ...]:
+    """``reasons`` without repeats (the gate may list a policy's reason on the image too), order kept."""
+    return tuple(dict.fromkeys(reasons))
+
+
+def image_reasons(img: ImageResult) -> tuple[Reason, ...]:
+    """Every reason the image failed for: its own and its failed policies', each once."""
+    return unique(list(img.reasons) + [r for p in img.policies if not p.passed for r in p.reasons])
+
+
 def _policy_outcome(img: ImageResult, pol: PolicyResult) -> Case:
     if img.verdict is Verdict.ERROR:
-        return Case(img, pol, "error", img.reasons + (() if pol.passed else pol.reasons))
+        return Case(img, pol, "error", unique(img.reasons + (() if pol.passed else pol.reasons)))
     if pol.passed:
         return Case(img, pol, "pass", ())
     return Case(img, pol, "warn" if pol.mode == "warn" else "fail", pol.reasons)
@@ -58,9 +68,9 @@ def image_cases(img: ImageResult) -> list[Case]:
     cases = [_policy_outcome(img, p) for p in img.policies]
     if img.verdict is Verdict.FAIL and not any(c.outcome == "fail" for c in cases):
         # The image failed for a reason outside any one policy: every case carries it.
-        cases = [replace(c, outcome="fail", reasons=c.reasons + img.reasons) for c in cases]
+        cases = [replace(c, outcome="fail", reasons=unique(c.reasons + img.reasons)) for c in cases]
     elif img.verdict is Verdict.WARN and all(c.outcome == "pass" for c in cases):
-        cases = [replace(c, outcome="warn", reasons=c.reasons + img.reasons) for c in cases]
+        cases = [replace(c, outcome="warn", reasons=unique(c.reasons + img.reasons)) for c in cases]
     return cases
 
 

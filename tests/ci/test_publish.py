@@ -180,3 +180,14 @@ def test_none_writes_nothing(gh) -> None:
     assert publish(samples.mixed(), gh, mode="none") == ""
     assert Path(gh["GITHUB_OUTPUT"]).read_text() == ""
     assert all(i.verdict in Verdict for i in samples.mixed().images)
+
+
+def test_reason_on_image_and_policy_is_reported_once(gh) -> None:
+    from dataclasses import replace
+
+    img = samples.failing()
+    img = replace(img, reasons=img.policies[0].reasons)  # the gate lists the policy's reason on the image too
+    out = publish(samples.run(img), gh)
+    assert out.count("DIGEST_MISMATCH: the signature") == 1
+    gitlab = publish(samples.run(img), {"GITLAB_CI": "true"})
+    assert gitlab.count("DIGEST_MISMATCH: the signature") == 1
