@@ -34,8 +34,19 @@ def name(cn: str, **extra: str) -> x509.Name:
     return x509.Name(attrs)
 
 
+_POOL: dict[int, list[rsa.RSAPrivateKey]] = {}
+_NEXT: dict[int, int] = {}
+
+
 def rsa_key(bits: int = 2048) -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    """An RSA key from a small per-process pool (key generation dominates test time; certificates differ)."""
+    pool = _POOL.setdefault(bits, [])
+    i = _NEXT.get(bits, 0)
+    _NEXT[bits] = i + 1
+    if len(pool) < 4:
+        pool.append(rsa.generate_private_key(public_exponent=65537, key_size=bits))
+        return pool[-1]
+    return pool[i % len(pool)]
 
 
 def ec_key(curve: ec.EllipticCurve | None = None) -> ec.EllipticCurvePrivateKey:
