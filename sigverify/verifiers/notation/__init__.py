@@ -5,7 +5,8 @@ Importing this package is cheap; cryptography, cbor2, asn1crypto and rfc3161-cli
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sigverify.models import Candidate, SignatureCheck
@@ -25,7 +26,7 @@ class NotationVerifier:
 VERIFIER = NotationVerifier()
 
 
-def check_config(name: str, notation: dict[str, object]) -> None:
+def check_config(name: str, notation: Mapping[str, Any]) -> None:
     """Load and validate an authority's notation settings now (trust stores, levels, identities, policy file).
 
     Raises ``sigverify.errors.ConfigError``; the loader may call it so that a broken store is exit code 2 early.
