@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from sigverify.gate import Target
     from sigverify.models import RunResult
     from sigverify.policy.model import Config
+    from sigverify.trust import TrustStore
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 DEFAULT_CONFIG = "sigverify.yaml"
@@ -161,6 +162,18 @@ def _emit(result: RunResult, args: argparse.Namespace) -> None:
         ci.publish(result, mode=args.ci, env=os.environ, out=sys.stdout)
 
 
+def _preflight_trust(config: Config, *, offline: bool) -> TrustStore:
+    """Load the trust root before verifying when a policy needs it, so an unreadable trusted_root.json is a
+    configuration error (exit 2) instead of a failure of every signature."""
+    from sigverify.trust import TrustStore
+
+    trust = TrustStore(config.trust_root, offline=offline)
+    needs_root = any(a.tlog == "require" or a.kind == "keyless" for p in config.policies for a in p.authorities)
+    if needs_root:
+        trust.trusted_root_json()
+    return trust
+
+
 def _cmd_verify(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
@@ -193,7 +206,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     selected = shard(targets, args.shard)
     options = GateOptions(concurrency=args.concurrency, offline=args.offline, fail_on_warn=args.fail_on_warn,
                           all_signatures=args.all_signatures, shard=args.shard)
-    result = run(config, selected, options)
+    result = run(config, selected, options, trust=_preflight_trust(config, offline=args.offline))
     _emit(result, args)
     return result.exit_code
 

@@ -124,3 +124,14 @@ def test_a_crashing_verifier_is_exit_3_never_a_pass(capsys: pytest.CaptureFixtur
     assert code == 3
     assert all(i["verdict"] == "error" for i in doc["images"])
     assert "boom" in json.dumps(doc)
+
+
+def test_an_unreadable_trust_root_is_a_config_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    broken = tmp_path / "trusted_root.json"
+    broken.write_text("{not json")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(EXAMPLE.read_text().replace("tlog: ignore", "tlog: require").replace(
+        "keys/cosign.pub", str(REPO / "examples/keys/cosign.pub")).replace(
+        "oci:oci-layout", "oci:" + str(REPO / "examples/oci-layout")))
+    assert main(["verify", "--config", str(cfg), "--trust-root", str(broken), "--ci", "none"]) == 2
+    assert "trusted_root.json" in capsys.readouterr().err
