@@ -5,16 +5,18 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from sigverify import __version__
 from sigverify.models import ImageRef
-from sigverify.policy.model import RegistrySettings
-from sigverify.registry.auth import Authenticator
 from sigverify.registry.base import Referrers, Source
 from sigverify.registry.credentials import Keychain, canonical_host
 from sigverify.registry.layout import LayoutSource
-from sigverify.registry.remote import RemoteSource
-from sigverify.registry.transport import RequestCounter, RetryPolicy, Transport
+from sigverify.registry.limits import RequestCounter, RetryPolicy
+
+if TYPE_CHECKING:  # the HTTP stack (requests) is imported only when a remote registry is first used
+    from sigverify.policy.model import RegistrySettings
+    from sigverify.registry.remote import RemoteSource
 
 __all__ = ["Referrers", "Registries", "RetryPolicy", "Source", "api_host"]
 
@@ -77,16 +79,20 @@ class Registries:
         return remote
 
     def _new_remote(self, registry: str) -> RemoteSource:
-        settings = self._settings.get(registry, RegistrySettings())
+        from sigverify.registry.auth import Authenticator
+        from sigverify.registry.remote import RemoteSource
+        from sigverify.registry.transport import Transport
+
+        settings = self._settings.get(registry)
         verify: bool | str = True
-        if settings.ca_file:
+        if settings is not None and settings.ca_file:
             verify = settings.ca_file
         elif self._env.get("REQUESTS_CA_BUNDLE") or self._env.get("SSL_CERT_FILE"):
             verify = self._env.get("REQUESTS_CA_BUNDLE") or self._env.get("SSL_CERT_FILE") or True
         host = api_host(registry)
         transport = Transport(
             host,
-            insecure=settings.insecure,
+            insecure=settings is not None and settings.insecure,
             verify=verify,
             timeout=self._timeout,
             pool_size=self._pool_size,

@@ -12,10 +12,13 @@ import subprocess
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sigverify.errors import RegistryError
 from sigverify.models import Code
-from sigverify.policy.model import RegistrySettings
+
+if TYPE_CHECKING:
+    from sigverify.policy.model import RegistrySettings
 
 DOCKER_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"})
 DOCKER_HUB_KEY = "https://index.docker.io/v1/"

@@ -11,7 +11,6 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -19,6 +18,7 @@ import requests.adapters
 
 from sigverify.errors import RegistryError
 from sigverify.models import Code
+from sigverify.registry.limits import RequestCounter, RetryPolicy
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -28,35 +28,8 @@ CHUNK = 64 * 1024
 _SECRET_QUERY_HINTS = ("token", "sig", "signature", "credential", "key", "secret", "auth", "password", "code")
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Bounded retries: ``attempts`` in total for 429/502/503/504 and dropped connections, 500 retried once."""
-
-    attempts: int = 4
-    base_delay: float = 0.5
-    max_delay: float = 8.0
-    max_retry_after: float = 30.0
-
-
 class ReadError(RegistryError):
     """The connection failed while a body was being read (worth one more try)."""
-
-
-class RequestCounter:
-    """Thread-safe count of HTTP requests sent (including token requests, retries and redirects)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._count = 0
-
-    def add(self) -> None:
-        with self._lock:
-            self._count += 1
-
-    @property
-    def value(self) -> int:
-        with self._lock:
-            return self._count
 
 
 def origin_of(url: str) -> tuple[str, str, int]:

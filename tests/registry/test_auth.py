@@ -318,3 +318,31 @@ def test_token_expiry_is_respected(token_registry: RegistryServer) -> None:
 )
 def test_parse_challenges(header: str, expected: list[Challenge]) -> None:
     assert parse_challenges(header) == expected
+
+
+# -- Docker Hub names -----------------------------------------------------------------------------------------
+
+
+def test_docker_hub_names_share_credentials(tmp_path: Path) -> None:
+    from sigverify.registry import api_host
+    from sigverify.registry.credentials import Keychain
+
+    config = write_config(
+        tmp_path, {"auths": {"https://index.docker.io/v1/": {"auth": base64.b64encode(b"hub:pw").decode()}}}
+    )
+    keychain = Keychain({}, env={}, docker_config_dir=str(config))
+    for name in ("docker.io", "index.docker.io", "registry-1.docker.io"):
+        cred = keychain.get(name)
+        assert cred is not None and (cred.username, cred.password) == ("hub", "pw")
+    assert keychain.get("ghcr.io") is None
+    assert api_host("docker.io") == "registry-1.docker.io" and api_host("ghcr.io") == "ghcr.io"
+    assert "pw" not in repr(keychain.get("docker.io"))
+
+
+def test_malformed_docker_config_is_a_clear_error(tmp_path: Path) -> None:
+    from sigverify.registry.credentials import Keychain
+
+    (tmp_path / "config.json").write_text("{not json")
+    with pytest.raises(RegistryError) as exc:
+        Keychain({}, env={}, docker_config_dir=str(tmp_path)).get("example.com")
+    assert exc.value.code == Code.AUTH_ERROR and "not valid JSON" in exc.value.message

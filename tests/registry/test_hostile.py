@@ -545,3 +545,17 @@ def test_trickling_body_hits_the_deadline(fake_server: MakeServer) -> None:
     with Registries(settings, env={}, timeout=0.25, retry=FAST) as regs, pytest.raises(RegistryError) as exc:
         regs.source_for(ref_for(server)).get_blob(ref_for(server), Descriptor("a/b", digest, 200))
     assert "not received within" in exc.value.message
+
+
+def test_too_many_referrers_is_an_error(fake_server: MakeServer) -> None:
+    from sigverify.registry.base import MAX_REFERRERS
+
+    server = fake_server()
+    subject = digest_of(b"image")
+    page = canonical_json(
+        {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [referrer(i) for i in range(MAX_REFERRERS + 1)]}
+    )
+    server.route(f"/v2/{REPO}/referrers/{subject}", Reply(200, {"Content-Type": OCI_INDEX}, page))
+    with regs_for(server) as regs, pytest.raises(RegistryError) as exc:
+        regs.source_for(ref_for(server)).referrers(ref_for(server), subject)
+    assert exc.value.code == Code.SIZE_LIMIT

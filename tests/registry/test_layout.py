@@ -206,3 +206,20 @@ def test_one_source_per_layout(vectors: Path) -> None:
     a = regs.source_for(layout_ref(vectors / COSIGN_VALID, tag="signed"))
     b = regs.source_for(layout_ref(vectors / COSIGN_VALID, digest=IMAGE_634))
     assert a is b
+
+
+def test_layout_only_run_does_not_import_the_http_stack(vectors: Path) -> None:
+    """Offline (layout) verification must not pay for importing requests/urllib3."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from sigverify.models import ImageRef\n"
+        "from sigverify.registry import Registries\n"
+        f"ref = ImageRef('oci', 'layout', tag='signed', layout={str(vectors / COSIGN_VALID)!r})\n"
+        "assert Registries({}, env={}).source_for(ref).resolve(ref).digest.startswith('sha256:634a')\n"
+        "print(sorted(m for m in ('requests', 'urllib3') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
