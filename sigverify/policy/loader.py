@@ -113,11 +113,12 @@ def load_config_text(
     images.extend(ImageEntry(ref, Location(COMMAND_LINE)) for ref in extra_images)
     if problems or config is None:
         raise ConfigError(_sorted_unique(problems, filename), tip=ERROR_TIP)
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     unique: list[ImageEntry] = []
     for entry in images:
-        if entry.ref not in seen:
-            seen.add(entry.ref)
+        key = _dedupe_key(entry)
+        if key not in seen:
+            seen.add(key)
             unique.append(entry)
     return Config(
         path=config.path,
@@ -129,6 +130,15 @@ def load_config_text(
         trust_root=config.trust_root,
         files=config.files,
     )
+
+
+def _dedupe_key(entry: ImageEntry) -> tuple[str, str]:
+    """Same text means same image, except a relative ``oci:`` path, which depends on where it was written."""
+    ref = entry.ref
+    if not ref.startswith("oci:") or os.path.isabs(ref[4:]):
+        return (ref, "")
+    where = entry.location.file if entry.location is not None else COMMAND_LINE
+    return (ref, COMMAND_LINE if where == COMMAND_LINE else os.path.dirname(os.path.abspath(where)))
 
 
 def _sorted_unique(problems: list[ConfigProblem], main_file: str) -> list[ConfigProblem]:

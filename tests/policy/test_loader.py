@@ -312,3 +312,38 @@ def test_importing_the_loader_does_not_import_heavy_libraries() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_relative_oci_images_from_different_directories_are_not_merged(config_dir: Path) -> None:
+    cfg = config_dir / "c.yaml"
+    cfg.write_text("version: 1\nimages: ['oci:layout', 'oci:layout']\npolicies: []\ndefault: allow\n")
+    other = config_dir / "ci" / "images.yaml"
+    other.parent.mkdir()
+    other.write_text("- oci:layout\n- oci:/abs/layout\n- oci:/abs/layout\n")
+    config = load_config(cfg, images_file=other, extra_images=["oci:layout"])
+    assert [(i.ref, str(i.location)) for i in config.images] == [
+        ("oci:layout", f"{cfg}:2"),
+        ("oci:layout", f"{other}:1"),
+        ("oci:/abs/layout", f"{other}:2"),
+        ("oci:layout", "<command line>"),
+    ]
+
+
+def test_schema_accepts_positive_examples_with_check_jsonschema(config_dir: Path) -> None:
+    """The shipped schema works with a standard validator (what editors and CI linters use)."""
+    from tests.fixtures.vectors import missing
+
+    sibling = Path(sys.executable).parent / "check-jsonschema"
+    tool = str(sibling) if sibling.exists() else shutil.which("check-jsonschema")
+    if tool is None:
+        missing("`check-jsonschema`", "Install it with `pip install 'check-jsonschema>=0.39,<1'`.")
+        raise AssertionError("unreachable")
+    schema = resources.files("sigverify.policy").joinpath("schema.json")
+    examples = sorted(str(p) for p in POSITIVE.glob("*.yaml"))
+    ok = subprocess.run([tool, "--schemafile", str(schema), *examples], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    bad = config_dir / "bad.yaml"
+    bad.write_text("version: 1\npolicies:\n  - {name: p, match: [a.io/b], authorities: [], treshold: 1}\n")
+    res = subprocess.run([tool, "--schemafile", str(schema), str(bad)], capture_output=True, text=True)
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "treshold" in res.stdout + res.stderr
