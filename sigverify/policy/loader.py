@@ -674,6 +674,15 @@ class _Builder:
                     key=True,
                 )
                 ok = False
+        overrides = value.get("overrides")
+        if isinstance(overrides, dict) and "integrity" in overrides and overrides["integrity"] != "enforce":
+            self.err(
+                (*path, "overrides", "integrity"),
+                "integrity cannot be overridden: the Notary Project specification always enforces it",
+                expected="enforce (or leave it out)",
+                found=str(overrides["integrity"]),
+            )
+            ok = False
         for k, kind in _NOTATION_PATHS.items():
             v = value.get(k)
             if isinstance(v, str) and v:
