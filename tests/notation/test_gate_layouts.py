@@ -16,7 +16,11 @@ KEYS = "notation-e2e/test/e2e/testdata/config/localkeys"
 
 
 @pytest.fixture(autouse=True)
-def _wired() -> None:
+def _wired(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Wire the verifier for these tests only (restored afterwards; the lead wires it for real)."""
+    import sigverify.verifiers as dispatch
+
+    monkeypatch.setattr(dispatch, "_TABLE", dict(dispatch._TABLE))
     register(Format.NOTATION, "notation", "sigverify.verifiers.notation:VERIFIER")
 
 
