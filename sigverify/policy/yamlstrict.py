@@ -15,6 +15,8 @@ KeyPath = tuple[str | int, ...]
 
 _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
 _JSON_SCALARS = {
     "tag:yaml.org,2002:str",
     "tag:yaml.org,2002:int",
@@ -102,6 +104,9 @@ class _Composer:
         self.doc.value_lines.setdefault(path, line)
         if id(node) in self._stack:
             self.problem(line, path, "recursive YAML alias: a value cannot contain itself")
+            return None
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.tag not in (_MAP, _SEQ):
+            self.problem(line, path, f"unsupported YAML tag {node.tag}: only plain lists and maps are allowed")
             return None
         if isinstance(node, yaml.MappingNode):
             self._stack.add(id(node))
