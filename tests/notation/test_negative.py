@@ -308,3 +308,13 @@ def test_metadata_values_are_compared_exactly(tmp_path: Path, rsa_ca: sg.Signer)
     env = sg.sign_cose(rsa_ca, sg.payload(SUBJECT, {"buildId": "123", "team": "a"}))
     assert check(tmp_path, env, COSE, rsa_ca, metadata={"buildId": "123"}).ok
     assert_fails(check(tmp_path, env, COSE, rsa_ca, metadata={"buildId": "1234"}), Code.ANNOTATION_MISMATCH)
+
+
+def test_envelope_bytes_must_match_the_layer_descriptor(tmp_path: Path, rsa_ca: sg.Signer) -> None:
+    import dataclasses
+
+    env = sg.sign_jws(rsa_ca, sg.payload(SUBJECT))
+    cand = envelope_candidate(env, JWS, SUBJECT.digest)
+    other = dataclasses.replace(cand, content=env + b" ")
+    cfg = {"trust_store": store_file(tmp_path, rsa_ca.root), "trusted_identities": ["*"]}
+    assert_fails(run(other, cfg, SUBJECT), Code.DIGEST_MISMATCH, "layer descriptor")

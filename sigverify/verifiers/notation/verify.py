@@ -77,7 +77,25 @@ def _guard(fn: Any, *args: Any) -> CheckFailed | None:
 # ---------------------------------------------------------------------------------------------------------------
 
 
+def _content_digest_ok(candidate: Candidate) -> None:
+    """Defence in depth: the envelope bytes are the layer the signature manifest names (discovery checks too)."""
+    import hashlib
+
+    algo, _, want = candidate.layer.digest.partition(":")
+    if algo not in ("sha256", "sha384", "sha512"):
+        raise CheckFailed(Code.UNSUPPORTED_FORMAT, "unsupported digest algorithm", found=candidate.layer.digest)
+    found = hashlib.new(algo, candidate.content).hexdigest()
+    if found != want or len(candidate.content) != candidate.layer.size:
+        raise CheckFailed(
+            Code.DIGEST_MISMATCH,
+            "the envelope bytes do not match the layer descriptor",
+            expected=f"{candidate.layer.digest} ({candidate.layer.size} bytes)",
+            found=f"{algo}:{found} ({len(candidate.content)} bytes)",
+        )
+
+
 def _parse(candidate: Candidate) -> Envelope:
+    _content_digest_ok(candidate)
     media_type = candidate.layer.media_type
     if media_type == MEDIA_TYPE_JWS:
         from sigverify.verifiers.notation.envelope_jws import parse_jws
