@@ -127,15 +127,21 @@ class MotoServer:
         )
 
 
-def start_moto(tmp: Path) -> MotoServer:
-    exe = _moto_server_bin()
+REPO = Path(__file__).resolve().parents[2]
+
+
+def start_moto(tmp: Path, *, digest: bool = False) -> MotoServer:
+    """Start moto_server over HTTPS. ``digest``: through tests/kms/moto_digest.py, which makes KMS Sign honour
+    MessageType=DIGEST as AWS does (what cosign sends); plain moto otherwise."""
     cert, key = _self_signed(tmp)
     port = free_port()
     log = tmp / "moto.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    argv = [sys.executable, "-m", "tests.kms.moto_digest"] if digest else [_moto_server_bin()]
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [exe, "-H", "127.0.0.1", "-p", str(port), "-c", str(cert), "-k", str(key)],
+            [*argv, "-H", "127.0.0.1", "-p", str(port), "-c", str(cert), "-k", str(key)],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env,
