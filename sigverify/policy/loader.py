@@ -270,14 +270,7 @@ class _Builder:
     def config(self) -> Config | None:
         data = self.doc.data
         if not isinstance(data, dict):
-            if data is not None:
-                self.err(
-                    (),
-                    "the configuration must be a map",
-                    expected="version: 1, policies: [...]",
-                    found="a list" if isinstance(data, list) else "a single value",
-                )
-            return None
+            return None  # the schema reports it
         version = data.get("version")
         images = self.images(data.get("images"))
         registries = self.registries(data.get("registries"))
@@ -290,7 +283,11 @@ class _Builder:
                 expected="at least one policy, or default: allow written explicitly",
             )
         trust_root = self.trust_root(data.get("trust_root", "embedded"))
-        files = self.files(data.get("files"), {p.name for p in policies})
+        raw_policies = data.get("policies")
+        names = (
+            {p.get("name") for p in raw_policies if isinstance(p, dict)} if isinstance(raw_policies, list) else set()
+        )
+        files = self.files(data.get("files"), {n for n in names if isinstance(n, str)})
         if default not in ("deny", "allow") or not isinstance(version, int):
             return None
         return Config(
