@@ -195,3 +195,16 @@ def test_trust_store_rejects_a_non_ca_intermediate_signer(tmp_path: Path) -> Non
     store.write_bytes(sg.pem(chain.chain[0]))  # a leaf issued by a CA: neither CA nor self-signed
     with pytest.raises(ConfigError, match="neither a CA nor a self-signed"):
         check_config("a", {"trust_store": str(store), "trusted_identities": ["*"]})
+
+
+def test_importing_the_package_loads_no_crypto_library() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, sigverify.verifiers.notation as n; "
+        "heavy = [m for m in ('cryptography', 'cbor2', 'rfc3161_client', 'asn1crypto') if m in sys.modules]; "
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == ""
