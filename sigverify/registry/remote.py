@@ -250,13 +250,28 @@ class RemoteSource:
                 authorization2 = self.auth.on_unauthorized(resp, repo, authorization)
                 resp = self.transport.send(method, url, headers, authorization=authorization2, stream=stream)
                 if resp.status_code == 401:
-                    discard(resp)
-                    cred = self.auth.keychain.get(self.auth.host)
-                    raise self.auth._rejected(url, cred)
+                    raise self._denied(resp, method, url, repo)
             return resp
         finally:
             if prober:
                 self.auth.end_probe()
+
+    def _denied(self, resp: requests.Response, method: str, url: str, repo: str) -> RegistryError:
+        """A 401 although we authenticated: bad credentials (Basic) or a token without access (Bearer)."""
+        detail = read_error_detail(resp) if method != "HEAD" else None
+        discard(resp)
+        cred = self.auth.keychain.get(self.auth.host)
+        if self.auth.mode == "basic" or cred is None:
+            return self.auth._rejected(url, cred, detail=detail)
+        who = f"user {cred.username!r}" if cred.username else "an identity token"
+        return RegistryError(
+            f"{method} {redact_url(url)}: access denied to repository {repo} after authenticating as {who} "
+            f"with credentials from {cred.source} (HTTP 401" + (f"; registry said: {detail}" if detail else "") + ")",
+            code=Code.AUTH_ERROR,
+            url=redact_url(url),
+            status=401,
+            tip="Check that this account may pull the repository and that the password/token is current.",
+        )
 
     def _read(self, resp: requests.Response, cap: int, what: str, url: str) -> bytes:
         return read_capped(resp, cap, what, url, deadline=self.transport.body_deadline)

@@ -274,7 +274,7 @@ class Transport:
                     url=redact_url(current),
                     status=resp.status_code,
                 )
-            target = urllib.parse.urljoin(current, location)
+            target = _without_userinfo(urllib.parse.urljoin(current, location))
             scheme = urllib.parse.urlsplit(target).scheme.lower()
             if scheme not in ("http", "https"):
                 raise RegistryError(
@@ -300,6 +300,14 @@ class Transport:
             url=redact_url(url),
             tip="The registry is redirecting in a loop.",
         )
+
+
+def _without_userinfo(url: str) -> str:
+    """Drop ``user:pass@`` from a redirect target: requests would otherwise turn it into Basic auth."""
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
 def discard(resp: requests.Response) -> None:

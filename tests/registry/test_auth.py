@@ -346,3 +346,23 @@ def test_malformed_docker_config_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(RegistryError) as exc:
         Keychain({}, env={}, docker_config_dir=str(tmp_path)).get("example.com")
     assert exc.value.code == Code.AUTH_ERROR and "not valid JSON" in exc.value.message
+
+
+def test_token_without_access_is_access_denied(token_registry: RegistryServer) -> None:
+    server = token_registry
+    assert server.token_server is not None
+    repo = unique_repo()
+    server.push_image(repo, "v1")
+    server.token_server.denied.add(repo)
+    with env_registries(server) as regs:
+        with pytest.raises(RegistryError) as exc:
+            resolve(regs, server, repo)
+        assert exc.value.code == Code.AUTH_ERROR
+        assert f"access denied to repository {repo}" in exc.value.message and server.username in exc.value.message
+        assert_no_secret(exc.value, server.password)
+        assert server.token_server.count(server.username, pull_scope(repo)) == 1  # fresh token refused: give up
+        with pytest.raises(RegistryError) as exc:
+            resolve(regs, server, repo)
+        assert exc.value.code == Code.AUTH_ERROR
+        # a cached token refused: one fresh token (it may have expired early), then give up
+        assert server.token_server.count(server.username, pull_scope(repo)) == 2

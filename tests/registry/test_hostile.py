@@ -181,7 +181,8 @@ def test_oversize_manifest_by_content_length(fake_server: MakeServer) -> None:
     assert exc.value.code == Code.SIZE_LIMIT
 
 
-def test_oversize_manifest_streamed_stops_reading(fake_server: MakeServer) -> None:
+@pytest.mark.parametrize("kind", ["manifest", "blob"])
+def test_oversize_body_streamed_stops_reading(fake_server: MakeServer, kind: str) -> None:
     """No Content-Length, a 256 MiB body trickled out: we stop after cap+1 bytes and close."""
     server = fake_server()
     total = 256 * 1024 * 1024
@@ -191,15 +192,18 @@ def test_oversize_manifest_streamed_stops_reading(fake_server: MakeServer) -> No
         for _ in range(total // len(chunk)):
             yield chunk
 
-    path = f"/v2/{REPO}/manifests/huge"
+    cap = 100_000
+    digest = digest_of(b"small")
+    path = f"/v2/{REPO}/manifests/huge" if kind == "manifest" else f"/v2/{REPO}/blobs/{digest}"
     server.route(path, Reply(200, {"Content-Type": OCI_MANIFEST}, huge, length=False))
     with regs_for(server) as regs, pytest.raises(RegistryError) as exc:
-        regs.source_for(ref_for(server)).get_manifest(ref_for(server), "huge", max_size=100_000)
+        source = regs.source_for(ref_for(server))
+        if kind == "manifest":
+            source.get_manifest(ref_for(server), "huge", max_size=cap)
+        else:
+            source.get_blob(ref_for(server), Descriptor("a/b", digest, cap))
     assert exc.value.code == Code.SIZE_LIMIT and "stopped reading" in exc.value.message
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and server.bytes_sent.get(path, 0) in (0,):
-        time.sleep(0.01)
-    time.sleep(0.2)
+    time.sleep(0.3)
     sent = server.bytes_sent.get(path, 0)
     assert 0 < sent < 32 * 1024 * 1024, sent  # far less than the 256 MiB offered (socket buffers only)
 
@@ -228,12 +232,19 @@ def basic_guard(server: FakeServer, path: str, then: Reply) -> None:
     server.route(path, Reply(401, {"WWW-Authenticate": 'Basic realm="fake"'}, b""), then)
 
 
-def test_redirect_to_another_origin_gets_no_credentials(fake_server: MakeServer) -> None:
-    registry, storage = fake_server(), fake_server()
+@pytest.mark.parametrize("change", ["port", "host", "scheme-userinfo"])
+def test_redirect_to_another_origin_gets_no_credentials(fake_server: MakeServer, change: str) -> None:
+    registry = fake_server()
+    storage = fake_server() if change == "port" else registry
     data = b"signature payload"
     digest = digest_of(data)
     storage.route("/storage/blob", Reply(200, {}, data))
-    location = f"{storage.url}/storage/blob?X-Amz-Signature=s3cr3t"
+    if change == "port":
+        location = f"{storage.url}/storage/blob?X-Amz-Signature=s3cr3t"
+    elif change == "host":  # same port, another host name
+        location = f"http://localhost:{registry.port}/storage/blob"
+    else:  # userinfo in the target must not turn into Basic auth
+        location = f"http://evil:creds@localhost:{registry.port}/storage/blob"
     basic_guard(registry, f"/v2/{REPO}/blobs/{digest}", Reply(307, {"Location": location}, b""))
     with regs_for(registry, credentials=True) as regs:
         got = regs.source_for(ref_for(registry)).get_blob(ref_for(registry), Descriptor("a/b", digest, len(data)))

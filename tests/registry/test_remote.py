@@ -213,3 +213,16 @@ def test_concurrent_use_is_thread_safe(registry: RegistryServer) -> None:
         assert regs.request_count == 3 * len(repos)
     for repo, (digest, _layer) in results.items():
         assert digest == pushed[repo][0]
+
+
+def test_retag_and_delete_helpers(registry: RegistryServer) -> None:
+    repo = unique_repo()
+    first, _ = registry.push_image(repo, "a")
+    second, _ = registry.push_image(repo, "b")
+    registry.retag(repo, second, "a")
+    with make_registries(registry) as regs:
+        ref = ImageRef(registry.host, repo, tag="a")
+        assert regs.source_for(ref).resolve(ref).digest == second
+        registry.delete(repo, first)
+        with pytest.raises(NotFoundError):
+            regs.source_for(ref).get_manifest(ref, first)
