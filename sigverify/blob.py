@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Any
 from sigverify.models import Code, Format, Reason, SignatureCheck
 
 if TYPE_CHECKING:
-    from sigverify.policy.model import KeylessIdentity
+    from collections.abc import Sequence
+
+    from sigverify.policy.model import Authority, BlobEntry, KeylessIdentity
     from sigverify.trust import TrustStore
     from sigverify.verifiers.keys import PublicKey
 
@@ -136,6 +138,79 @@ def verify_blob(
     )
 
 
+def verify_detached_key_signature(blob: BlobInput, *, signature: bytes, key: PublicKey, signature_label: str,
+                                  authority: str = "command line") -> SignatureCheck:
+    """A detached signature made with a key and no transparency log (``cosign sign-blob --key
+    --tlog-upload=false``). Only for authorities with ``tlog: ignore`` / ``--insecure-ignore-tlog``."""
+    from sigverify.verifiers.keys import b64decode_strict, verify_signature
+    from sigverify.verifiers.sigstore_core import _verify_prehashed
+
+    storage = f"file {signature_label}"
+    text = signature.strip()
+    try:
+        raw = b64decode_strict(text.decode("ascii"))
+    except (ValueError, UnicodeDecodeError):
+        raw = signature  # cosign writes base64; accept raw DER too
+    if blob.data is not None:
+        ok = verify_signature(key, raw, blob.data) is not None
+    else:
+        ok = _verify_prehashed(key, raw, blob.sha256)
+    if not ok:
+        return _fail(blob, storage, authority, Reason(
+            Code.INVALID_SIGNATURE, "the detached signature does not verify with the key",
+            expected=f"signed by {key.label}", found="a signature by another key, or over other bytes"),
+            signer=f"key {key.fingerprint}")
+    return SignatureCheck(format=Format.SIGSTORE_BUNDLE, storage=storage, layer_digest="sha256:" + blob.sha256.hex(),
+                          authority=authority, ok=True, signer=f"key {key.fingerprint}",
+                          details={"kind": "signature", "content": "detached", "tlog": "ignored (tlog: ignore)"})
+
+
+def verify_file(entry: BlobEntry, authorities: Sequence[Authority], trust: TrustStore) -> list[SignatureCheck]:
+    """Check one ``files:`` entry of the config against each key / keyless authority of its policy (one
+    SignatureCheck per authority; the caller applies the threshold). Never raises for a bad signature; a
+    missing or unreadable file is a failed check with a reason."""
+    from sigverify.errors import SigverifyError
+    from sigverify.verifiers import keys
+
+    try:
+        blob = read_blob_input(entry.path)
+    except OSError as e:
+        return [_fail(BlobInput(entry.path, b"\0" * 32), f"file {entry.path}", a.name,
+                      Reason(Code.NOT_FOUND, f"cannot read {entry.path}: {e.strerror}")) for a in authorities]
+    out: list[SignatureCheck] = []
+    for auth in authorities:
+        label = entry.bundle or entry.signature or "(none)"
+        try:
+            material = Path(label).read_bytes() if (entry.bundle or entry.signature) else None
+        except OSError as e:
+            out.append(_fail(blob, f"file {label}", auth.name, Reason(Code.NO_SIGNATURE,
+                                                                     f"cannot read {label}: {e.strerror}")))
+            continue
+        key = None
+        if auth.key is not None:
+            try:
+                key = keys.resolve(auth.key)
+            except SigverifyError as e:
+                out.append(_fail(blob, f"file {label}", auth.name, Reason(Code.KEY_ERROR, e.message)))
+                continue
+        elif auth.keyless is None:
+            continue  # notation authorities do not apply to Sigstore-signed files
+        if entry.bundle is not None:
+            out.append(verify_blob(blob, trust=trust, bundle=material, bundle_label=label, identity=auth.keyless,
+                                   key=key, authority=auth.name))
+        elif key is not None and auth.tlog == "ignore" and material is not None:
+            out.append(verify_detached_key_signature(blob, signature=material, key=key, signature_label=label,
+                                                     authority=auth.name))
+        else:
+            out.append(_fail(blob, f"file {label}", auth.name, Reason(
+                Code.TLOG_INVALID,
+                "a detached signature carries no transparency-log proof, and offline verification cannot look "
+                "it up. Tip: sign with `cosign sign-blob --bundle` (or `sigstore sign`) and list the bundle; for "
+                "key signatures made with --tlog-upload=false, set `tlog: ignore` on the key authority.",
+                expected="bundle: <file>.sigstore.json", found=f"signature: {label}")))
+    return out
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Command line
 # ---------------------------------------------------------------------------------------------------------------
@@ -167,8 +242,11 @@ def build_parser(prog: str = "sigverify verify-blob") -> argparse.ArgumentParser
     p.add_argument("--trusted-root", metavar="FILE", help="trusted_root.json (default: embedded production root)")
     p.add_argument("--staging", action="store_true", help="use the embedded Sigstore staging trusted root")
     p.add_argument("--offline", action="store_true", help="never use the network (the default roots are offline)")
-    p.add_argument("--signature", metavar="FILE", help="detached signature (legacy sign-blob); needs a bundle")
-    p.add_argument("--certificate", metavar="FILE", help="detached certificate (legacy sign-blob); needs a bundle")
+    p.add_argument("--signature", metavar="FILE", help="detached base64 signature (with --key and "
+                   "--insecure-ignore-tlog; keyless detached signatures need a bundle)")
+    p.add_argument("--certificate", metavar="FILE", help="detached certificate: not verifiable offline, use --bundle")
+    p.add_argument("--insecure-ignore-tlog", action="store_true",
+                   help="accept a key signature without a transparency-log proof (--signature with --key)")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("file_or_digest", metavar="FILE_OR_DIGEST")
     return p
@@ -242,7 +320,8 @@ def _render_text(check: SignatureCheck, subject: str) -> str:
         times = d.get("signing_times") or []
         if times:
             lines.append(f"  signed at {', '.join(times)}")
-        lines.append(f"  trust root: {d.get('trust_root')}")
+        if d.get("trust_root"):
+            lines.append(f"  trust root: {d['trust_root']}")
         return "\n".join(lines)
     r = check.reason
     assert r is not None
@@ -265,11 +344,16 @@ def run(args: argparse.Namespace) -> tuple[int, SignatureCheck | None, str]:
     identity = _identity_from_args(args)
     if args.key and identity is not None:
         raise _UsageError("give --key or a certificate identity, not both")
+    if args.bundle and args.signature:
+        raise _UsageError("give --bundle or --signature, not both")
     if args.bundle is None:
+        if args.signature and args.key and args.insecure_ignore_tlog and not args.certificate:
+            return _run_detached(args)
         if args.signature or args.certificate:
-            raise _UsageError("detached --signature/--certificate need --bundle for the transparency-log proof "
-                              "(offline verification cannot look the entry up); sign with `cosign sign-blob "
-                              "--bundle` or `sigstore sign`")
+            raise _UsageError("a detached --signature/--certificate has no transparency-log proof and offline "
+                              "verification cannot look it up: sign with `cosign sign-blob --bundle` or "
+                              "`sigstore sign` (or, for a key signature made with --tlog-upload=false, use "
+                              "--key with --insecure-ignore-tlog)")
         raise _UsageError("--bundle is required")
     key: PublicKey | None = None
     try:
@@ -294,6 +378,26 @@ def run(args: argparse.Namespace) -> tuple[int, SignatureCheck | None, str]:
     if args.format == "json":
         text = json.dumps({"trust_root": trust.label, "subject": blob.label, **check.to_dict()}, indent=2,
                           default=str)
+    return (0 if check.ok else 1), check, text
+
+
+def _run_detached(args: argparse.Namespace) -> tuple[int, SignatureCheck | None, str]:
+    from sigverify.errors import SigverifyError
+    from sigverify.verifiers.keys import load_pem_public_key
+
+    try:
+        key = load_pem_public_key(_read(args.key, "--key"), args.key)
+    except SigverifyError as e:
+        return 2, None, f"error: {e.diagnostics()}"
+    signature = _read(args.signature, "--signature")
+    try:
+        blob = read_blob_input(args.file_or_digest)
+    except OSError as e:
+        raise _UsageError(f"cannot read {args.file_or_digest}: {e.strerror}") from None
+    check = verify_detached_key_signature(blob, signature=signature, key=key, signature_label=args.signature)
+    text = _render_text(check, blob.label)
+    if args.format == "json":
+        text = json.dumps({"subject": blob.label, **check.to_dict()}, indent=2, default=str)
     return (0 if check.ok else 1), check, text
 
 

@@ -127,3 +127,46 @@ def test_modules_do_not_import_sigstore_at_import_time() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False,
                           env=dict(os.environ, PYTHONPATH=str(REPO)))
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_detached_key_signature_needs_explicit_tlog_opt_out(tmp_path: Path) -> None:
+    import base64
+
+    from cryptography.hazmat.primitives import hashes
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    pub = tmp_path / "k.pub"
+    pub.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                  serialization.PublicFormat.SubjectPublicKeyInfo))
+    art = tmp_path / "bin"
+    art.write_bytes(b"\x7fELF binary")
+    sig = tmp_path / "bin.sig"
+    sig.write_bytes(base64.b64encode(key.sign(art.read_bytes(), ec.ECDSA(hashes.SHA256()))))
+    base = ["--key", str(pub), "--signature", str(sig)]
+    assert main([*base, str(art)]) == 2  # no tlog proof and no explicit opt-out: usage error
+    assert main([*base, "--insecure-ignore-tlog", str(art)]) == 0
+    digest = "sha256:" + hashlib.sha256(art.read_bytes()).hexdigest()
+    assert main([*base, "--insecure-ignore-tlog", digest]) == 0
+    art.write_bytes(b"\x7fELF binarY")
+    assert main([*base, "--insecure-ignore-tlog", str(art)]) == 1
+
+
+def test_verify_file_for_config_entries(test_sigstore: TestSigstore, tmp_path: Path) -> None:
+    from sigverify.blob import verify_file
+    from sigverify.models import Code
+    from sigverify.policy.model import BlobEntry
+    from sigverify.trust import TrustStore
+    from tests.sigstore.helpers import keyless
+
+    art, bundle, root = _files(tmp_path, test_sigstore)
+    trust = TrustStore(str(root))
+    good = keyless("gha", WORKFLOW, GITHUB_ISSUER)
+    other = keyless("other", "someone@example.com", GITHUB_ISSUER)
+    checks = verify_file(BlobEntry(path=str(art), bundle=str(bundle)), [good, other], trust)
+    assert [c.ok for c in checks] == [True, False]
+    assert checks[1].reason is not None and checks[1].reason.code == Code.IDENTITY_MISMATCH
+    missing = verify_file(BlobEntry(path=str(tmp_path / "nope"), bundle=str(bundle)), [good], trust)
+    assert not missing[0].ok and missing[0].reason is not None and missing[0].reason.code == Code.NOT_FOUND
+    detached = verify_file(BlobEntry(path=str(art), signature=str(bundle)), [good], trust)
+    assert not detached[0].ok and detached[0].reason is not None
+    assert detached[0].reason.code == Code.TLOG_INVALID
