@@ -17,8 +17,9 @@ log = logging.getLogger(__name__)
 # Grammar of sigstore/sigstore pkg/signature/kms/aws/client.go (ParseReference), which cosign uses:
 #   awskms://[ENDPOINT]/<key ID | key ARN | alias/NAME | alias ARN>
 # uuidRE = m?r?k?-?<8>-?<4>-?<4>-?<4>-?<12> (hex; "mrk-" marks a multi-Region key), arnRE = arn:PARTITION:kms:
-# REGION:ACCOUNT:. Differences, all stricter or wider only where AWS itself is: the aws-cn partition is accepted
-# (AWS China has KMS), alias names must use the characters AWS allows, and an endpoint must be host[:port].
+# REGION:ACCOUNT: with partition aws, aws-us-gov or aws-cn (older sigstore releases lack aws-cn). Stricter than
+# cosign only where AWS itself is: alias names must use the characters AWS allows (alias/[A-Za-z0-9/_-]+), and an
+# endpoint must be host[:port] (no user info: it would end up in messages).
 _UUID = r"m?r?k?-?[A-Fa-f0-9]{8}-?[A-Fa-f0-9]{4}-?[A-Fa-f0-9]{4}-?[A-Fa-f0-9]{4}-?[A-Fa-f0-9]{12}"
 _ARN = r"arn:(?:aws|aws-us-gov|aws-cn):kms:(?P<region>[a-z0-9-]+):[0-9]{12}:"
 _ALIAS = r"alias/[A-Za-z0-9/_-]+"

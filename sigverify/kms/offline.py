@@ -54,9 +54,11 @@ def env_public_key_pem(uri: str) -> bytes:
 # Schemes recognised but not fetched: the message names the scheme and gives the command that exports the key.
 # ---------------------------------------------------------------------------------------------------------------
 
-# sigstore/sigstore pkg/signature/kms/gcp: projects/P/locations/L/keyRings/R/cryptoKeys/K[/versions/V]
+# sigstore/sigstore pkg/signature/kms/gcp: projects/P/locations/L/keyRings/R/cryptoKeys/K[/cryptoKeyVersions/V]
+# (older releases: only /versions/V; newer accept both)
 _GCP = re.compile(
-    r"gcpkms://projects/([^/]+)/locations/([^/]+)/keyRings/([^/]+)/cryptoKeys/([^/]+)(?:/versions/([^/]+))?"
+    r"gcpkms://projects/([^/]+)/locations/([^/]+)/keyRings/([^/]+)/cryptoKeys/([^/]+)"
+    r"(?:/(?:cryptoKeyVersions|versions)/([^/]+))?"
 )
 # sigstore/sigstore pkg/signature/kms/azure: azurekms://VAULT_HOST/KEY[/VERSION]
 _AZURE = re.compile(r"azurekms://([^/]+)/([^/]+)(?:/([a-z0-9]*))?")
@@ -78,7 +80,7 @@ def refusal(uri: str, scheme: str | None) -> KeyMaterialError:
         m = _GCP.fullmatch(uri.strip())
         if m is None:
             return _malformed(uri, "gcpkms://projects/PROJECT/locations/LOCATION/keyRings/RING/cryptoKeys/KEY"
-                                   "[/versions/VERSION]")
+                                   "[/cryptoKeyVersions/VERSION]")
         project, location, ring, key, version = m.groups()
         where = f"--key {_q(key)} --keyring {_q(ring)} --location {_q(location)} --project {_q(project)}"
         if version:

@@ -24,7 +24,7 @@ from tests.kms.conftest import ACCOUNT, REGION, SECRET_ACCESS_KEY, MotoServer, a
 pytestmark = pytest.mark.registry
 
 ALGORITHM = {"ECC_NIST_P256": "ECDSA_SHA_256", "RSA_2048": "RSASSA_PKCS1_V1_5_SHA_256",
-             "ECC_NIST_P384": "ECDSA_SHA_384"}
+             "ECC_NIST_P384": "ECDSA_SHA_384", "ECC_NIST_P521": "ECDSA_SHA_512"}
 
 
 def create_signing_key(kms: Any, spec: str) -> tuple[dict[str, Any], str]:
@@ -101,7 +101,7 @@ def sigverify(config: Path, env: dict[str, str]) -> tuple[int, dict[str, Any], s
 
 
 @pytest.mark.parametrize(("spec", "uri_form"), [("ECC_NIST_P256", "alias"), ("RSA_2048", "alias ARN"),
-                                                ("ECC_NIST_P384", "key ARN")])
+                                                ("ECC_NIST_P384", "key ARN"), ("ECC_NIST_P521", "key ID")])
 def test_kms_signature_verifies_with_the_kms_uri_and_with_the_exported_key(
     registry: RegistryServer, moto: MotoServer, kms: Any, tmp_path: Path, spec: str, uri_form: str
 ) -> None:
@@ -111,6 +111,7 @@ def test_kms_signature_verifies_with_the_kms_uri_and_with_the_exported_key(
         "alias": f"awskms:///{alias}",
         "alias ARN": f"awskms:///arn:aws:kms:{REGION}:{ACCOUNT}:{alias}",
         "key ARN": f"awskms:///{meta['Arn']}",
+        "key ID": f"awskms:///{meta['KeyId']}",
     }[uri_form]
     env = aws_environment(moto, tmp_path)
 

@@ -107,6 +107,9 @@ def test_scheme_of(uri: str, scheme: str | None) -> None:
          "gcpkms:// keys (Google Cloud KMS) are not fetched by sigverify",
          "gcloud kms keys versions get-public-key 3 --key cosign --keyring release --location global "
          "--project acme --output-file vendor.pem"),
+        ("gcpkms://projects/acme/locations/global/keyRings/release/cryptoKeys/cosign/cryptoKeyVersions/1",
+         "gcpkms:// keys (Google Cloud KMS) are not fetched by sigverify",
+         "gcloud kms keys versions get-public-key 1 --key cosign --keyring release --location global "),
         ("gcpkms://projects/acme/locations/global/keyRings/release/cryptoKeys/cosign",
          "gcpkms:// keys (Google Cloud KMS) are not fetched by sigverify",
          "gcloud kms keys versions list --key cosign --keyring release --location global --project acme "
