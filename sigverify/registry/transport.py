@@ -222,7 +222,7 @@ class Transport:
                     raise RegistryError(
                         f"{method} {redact_url(url)}: {_exc_summary(exc)} (after {attempt} attempts)",
                         url=redact_url(url),
-                        tip="Check that the registry is reachable; timeouts are set by --timeout.",
+                        tip="Check that the registry is reachable from here (DNS, firewall, proxy settings).",
                     ) from None
                 self._sleep(attempt, None)
                 continue
@@ -363,7 +363,7 @@ def read_capped(resp: requests.Response, cap: int, what: str, url: str, *, deadl
                 raise RegistryError(
                     f"{what} at {redact_url(url)}: body not received within {deadline:.0f} s",
                     url=redact_url(url),
-                    tip="The registry is too slow; raise --timeout or try again later.",
+                    tip="The registry is too slow; try again later or closer to the registry.",
                 )
             if total > cap:
                 resp.close()
