@@ -339,3 +339,33 @@ def test_conformance_envelopes_with_an_extra_critical_header_are_refused(notatio
             parse(data)
         assert info.value.code == Code.UNSUPPORTED_FORMAT
         assert "signedCritKey1" in info.value.message
+
+
+@pytest.mark.parametrize(("skip_tsa_revocation", "ok"), [(False, False), (True, True)])
+def test_trust_policy_file_with_tsa_store(go: Path, tmp_path: Path, skip_tsa_revocation: bool, ok: bool) -> None:
+    """notation's trustpolicy.json over notation-go's own trust store directory (ca + tsa stores)."""
+    sv: dict[str, object] = {"level": "strict"}
+    if skip_tsa_revocation:
+        sv["skipTimestampRevocationCheck"] = True
+    policy = {
+        "version": "1.0",
+        "trustPolicies": [
+            {
+                "name": "timestamped",
+                "registryScopes": ["*"],
+                "signatureVerification": sv,
+                "trustStores": ["ca:valid-trust-store", "tsa:test-timestamp"],
+                "trustedIdentities": ["x509.subject: C=US, ST=WA, L=Seattle, O=Notary, CN=alpine"],
+            }
+        ],
+    }
+    path = tmp_path / "trustpolicy.json"
+    path.write_text(json.dumps(policy))
+    cfg = {"trust_policy": str(path), "trust_store_dir": str(go / "verifier/testdata/truststore")}
+    check = run(ts_env(go, "coseWithTimestamp.sig"), cfg, TS_TARGET)
+    assert check.ok is ok, check.reason
+    if not ok:
+        assert check.reason is not None and check.reason.code == Code.REVOKED
+        assert "timestamping certificate" in check.reason.message
+    else:
+        assert check.details["trust_policy"] == "timestamped" and "timestamp" in check.details

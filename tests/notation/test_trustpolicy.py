@@ -137,9 +137,7 @@ def test_no_applicable_statement(tmp_path: Path, signed: tuple[sg.Signer, bytes]
     assert "localhost:5000/elsewhere" in result.reason.message
 
 
-def test_policy_file_override_and_skip_timestamp_revocation_are_read(
-    tmp_path: Path, signed: tuple[sg.Signer, bytes]
-) -> None:
+def test_policy_file_override_is_read(tmp_path: Path, signed: tuple[sg.Signer, bytes]) -> None:
     s, env = signed
     store_dir = _store_dir(tmp_path, "good", s)
     doc = _policy_doc(tmp_path, [_stmt("w", ["*"], "good", "permissive", override={"expiry": "enforce"})])
