@@ -80,6 +80,7 @@ def verify_blob(
     identity: KeylessIdentity | None = None,
     key: PublicKey | None = None,
     authority: str = "command line",
+    allow_no_tlog: bool = False,
 ) -> SignatureCheck:
     """Verify ``blob`` against a Sigstore bundle with a keyless identity or a public key. Never raises for a bad
     signature; the result names the signer (identity and issuer, or key fingerprint) even when it fails."""
@@ -94,7 +95,8 @@ def verify_blob(
             Code.IDENTITY_MISMATCH, "no identity or key to verify against",
             expected="--certificate-identity and --certificate-oidc-issuer, or --key", found="neither"))
     try:
-        vb = verify_bundle(bundle, trust, artifact=blob.data, artifact_digest=blob.sha256, key=key)
+        vb = verify_bundle(bundle, trust, artifact=blob.data, artifact_digest=blob.sha256, key=key,
+                           allow_no_tlog=allow_no_tlog)
     except BundleFailure as f:
         return _fail(blob, storage, authority, f.reason(), signer=f.signer, details={"trust_root": trust.label})
     details: dict[str, Any] = {
@@ -196,8 +198,9 @@ def verify_file(entry: BlobEntry, authorities: Sequence[Authority], trust: Trust
         elif auth.keyless is None:
             continue  # notation authorities do not apply to Sigstore-signed files
         if entry.bundle is not None:
+            no_tlog_ok = key is not None and auth.tlog == "ignore"
             out.append(verify_blob(blob, trust=trust, bundle=material, bundle_label=label, identity=auth.keyless,
-                                   key=key, authority=auth.name))
+                                   key=key, authority=auth.name, allow_no_tlog=no_tlog_ok))
         elif key is not None and auth.tlog == "ignore" and material is not None:
             out.append(verify_detached_key_signature(blob, signature=material, key=key, signature_label=label,
                                                      authority=auth.name))
@@ -370,7 +373,8 @@ def run(args: argparse.Namespace) -> tuple[int, SignatureCheck | None, str]:
             blob = read_blob_input(args.file_or_digest)
         except OSError as e:
             raise _UsageError(f"cannot read {args.file_or_digest}: {e.strerror}") from None
-        check = verify_blob(blob, trust=trust, bundle=bundle, bundle_label=args.bundle, identity=identity, key=key)
+        check = verify_blob(blob, trust=trust, bundle=bundle, bundle_label=args.bundle, identity=identity, key=key,
+                            allow_no_tlog=bool(args.insecure_ignore_tlog and key is not None))
     except SigverifyError as e:
         # A broken key file or trusted root is a usage/configuration problem (exit 2), never a pass.
         return 2, None, f"error: {e.diagnostics()}"

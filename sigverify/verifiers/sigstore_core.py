@@ -360,12 +360,15 @@ def verify_bundle(
     artifact: bytes | None = None,
     artifact_digest: bytes | None = None,
     key: PublicKey | None = None,
+    allow_no_tlog: bool = False,
 ) -> VerifiedBundle:
     """Verify a bundle's signature, log entry, times and (keyless) certificate chain + SCT against ``trust``.
 
     For a message-signature bundle give ``artifact`` (bytes) or ``artifact_digest`` (SHA-256). DSSE bundles are
     verified over their envelope; the caller binds the statement to the artifact. ``key``: the bundle must be
     signed with exactly this public key (key-based authority); without it the bundle must carry a certificate.
+    ``allow_no_tlog`` (key authorities with ``tlog: ignore`` only): a key-signed bundle without log entries
+    (``cosign sign --key --tlog-upload=false``) is accepted on its signature alone.
     Raises ``BundleFailure``; the identity is returned, not matched.
     """
     doc = parse_bundle_json(raw)
@@ -388,6 +391,17 @@ def verify_bundle(
             signer=_unverified_signer(doc),
         )
     if key is not None:
+        entries = vm.get("tlogEntries") if isinstance(vm, dict) else None
+        if not entries:
+            if not allow_no_tlog:
+                raise BundleFailure(
+                    Code.TLOG_INVALID,
+                    "the bundle has no transparency-log entry, and the authority requires one. Tip: for "
+                    "signatures made with `--tlog-upload=false`, set `tlog: ignore` on the key authority "
+                    "(verify-blob: --insecure-ignore-tlog).",
+                    expected="verificationMaterial.tlogEntries with one entry", found="none",
+                    signer=f"key {key.fingerprint}")
+            return _verify_key_bundle_without_log(doc, key, artifact=artifact, artifact_digest=artifact_digest)
         return _verify_key_bundle(raw, doc, trust, key, artifact=artifact, artifact_digest=artifact_digest)
     return _verify_cert_bundle(raw, doc, trust, artifact=artifact, artifact_digest=artifact_digest)
 
@@ -634,6 +648,86 @@ def _verify_key_bundle(
         key_fingerprint=key.fingerprint, payload_type=None, payload=None, signing_times=tuple(times),
         tlog=_tlog_summary(ie),
     )
+
+
+_KNOWN_MEDIA_TYPES = (
+    "application/vnd.dev.sigstore.bundle+json;version=0.1",
+    "application/vnd.dev.sigstore.bundle+json;version=0.2",
+    "application/vnd.dev.sigstore.bundle+json;version=0.3",
+    "application/vnd.dev.sigstore.bundle.v0.3+json",
+)
+
+
+def _verify_key_bundle_without_log(
+    doc: Mapping[str, Any], key: PublicKey, *, artifact: bytes | None, artifact_digest: bytes | None
+) -> VerifiedBundle:
+    """A key-signed bundle with no log entry (sigstore-models refuses it, so it is read here, strictly):
+    the signature alone, with the authority's key."""
+    from sigverify.verifiers.keys import b64decode_strict, verify_signature
+
+    signer = f"key {key.fingerprint}"
+
+    def b64(value: Any, what: str) -> bytes:
+        if not isinstance(value, str):
+            raise BundleFailure(Code.INVALID_PAYLOAD, f"{what} is not a base64 string", signer=signer)
+        try:
+            return b64decode_strict(value)
+        except ValueError:
+            raise BundleFailure(Code.INVALID_PAYLOAD, f"{what} is not valid base64", signer=signer) from None
+
+    media_type = doc.get("mediaType")
+    if media_type not in _KNOWN_MEDIA_TYPES:
+        raise BundleFailure(Code.UNSUPPORTED_FORMAT, "unsupported Sigstore bundle version",
+                            expected=" or ".join(_KNOWN_MEDIA_TYPES), found=repr(media_type), signer=signer)
+    hint = (doc.get("verificationMaterial") or {}).get("publicKey", {}).get("hint")
+    expected_hint = base64.b64encode(hashlib.sha256(key.der).digest()).decode()
+    if hint and hint != expected_hint:
+        raise BundleFailure(Code.INVALID_SIGNATURE, "the bundle was signed with another key",
+                            expected=f"key hint {expected_hint}", found=f"key hint {hint}", signer=f"key hint {hint}")
+    env = doc.get("dsseEnvelope")
+    msg = doc.get("messageSignature")
+    if isinstance(env, dict) and msg is None:
+        payload_type = env.get("payloadType")
+        if not isinstance(payload_type, str):
+            raise BundleFailure(Code.INVALID_PAYLOAD, "the DSSE envelope has no payloadType", signer=signer)
+        payload = b64(env.get("payload"), "dsseEnvelope.payload")
+        sigs = env.get("signatures")
+        if not isinstance(sigs, list) or len(sigs) != 1 or not isinstance(sigs[0], dict):
+            raise BundleFailure(Code.INVALID_PAYLOAD, "a bundle's DSSE envelope must carry exactly one signature",
+                                signer=signer)
+        sig = b64(sigs[0].get("sig"), "dsseEnvelope.signatures[0].sig")
+        t = payload_type.encode()
+        pae = b"DSSEv1 %d %s %d %s" % (len(t), t, len(payload), payload)
+        if verify_signature(key, sig, pae) is None:
+            raise BundleFailure(Code.INVALID_SIGNATURE, "the DSSE signature does not verify with the key",
+                                expected=f"signed by {key.label}", signer=signer)
+        return VerifiedBundle(media_type=str(media_type), content="dsse", certificate=None, identity=None,
+                              key_fingerprint=key.fingerprint, payload_type=payload_type, payload=payload,
+                              signing_times=(), tlog={"tlog": "ignored (tlog: ignore)"})
+    if isinstance(msg, dict) and env is None:
+        sig = b64(msg.get("signature"), "messageSignature.signature")
+        digest = hashlib.sha256(artifact).digest() if artifact is not None else artifact_digest
+        if digest is None:
+            raise BundleFailure(Code.UNSUPPORTED_FORMAT, "a message-signature bundle signs a file, not this image",
+                                expected="a DSSE (in-toto) bundle", found="messageSignature", signer=signer)
+        md = msg.get("messageDigest")
+        if md is not None:
+            if not isinstance(md, dict) or md.get("algorithm") != "SHA2_256":
+                raise BundleFailure(Code.INVALID_PAYLOAD, "unsupported messageDigest", expected="SHA2_256",
+                                    signer=signer)
+            if b64(md.get("digest"), "messageDigest.digest") != digest:
+                raise BundleFailure(Code.DIGEST_MISMATCH, "the bundle's message digest is not the artifact's",
+                                    expected=digest.hex(), signer=signer)
+        ok = (verify_signature(key, sig, artifact) is not None if artifact is not None
+              else _verify_prehashed(key, sig, digest))
+        if not ok:
+            raise BundleFailure(Code.INVALID_SIGNATURE, "the signature does not verify with the key over the "
+                                "artifact", expected=f"signed by {key.label}", signer=signer)
+        return VerifiedBundle(media_type=str(media_type), content="message_signature", certificate=None,
+                              identity=None, key_fingerprint=key.fingerprint, payload_type=None, payload=None,
+                              signing_times=(), tlog={"tlog": "ignored (tlog: ignore)"})
+    raise BundleFailure(Code.INVALID_PAYLOAD, "the bundle needs exactly one of dsseEnvelope, messageSignature",
+                        signer=signer)
 
 
 def _verify_prehashed(key: PublicKey, signature: bytes, digest: bytes) -> bool:

@@ -325,3 +325,24 @@ def test_classic_attestation_tampered_envelope(test_sigstore: TestSigstore, trus
     env2 = json.dumps(doc).encode()
     check = attestation.VERIFIER.verify(_att_candidate(env2, ann), _auth(), context(DIGEST, trust))  # type: ignore[arg-type]
     assert not check.ok and check.reason.code == Code.INVALID_SIGNATURE
+
+
+def test_key_signed_bundle_without_log_needs_tlog_ignore(test_sigstore: TestSigstore, trust: TrustStore) -> None:
+    """`cosign sign --key --tlog-upload=false` (v3) writes a bundle with no tlogEntries at all."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    doc = json.loads(test_sigstore.key_dsse_bundle(statement(DIGEST_HEX, annotations={"env": "prod"}), key))
+    del doc["verificationMaterial"]["tlogEntries"]
+    content = json.dumps(doc).encode()
+    strict = _verify_bundle(content, key_authority("k", pem), trust)
+    assert not strict.ok and strict.reason.code == Code.TLOG_INVALID and "tlog: ignore" in strict.reason.message
+    relaxed = _verify_bundle(content, key_authority("k", pem, tlog="ignore"), trust)
+    assert relaxed.ok, relaxed.reason
+    assert relaxed.details["kind"] == "signature" and relaxed.details["annotations"] == {"env": "prod"}
+    other = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    bad = _verify_bundle(content, key_authority("k2", other, tlog="ignore"), trust)
+    assert not bad.ok and bad.reason.code == Code.INVALID_SIGNATURE
+    doc["dsseEnvelope"]["payload"] = base64.b64encode(json.dumps(statement(DIGEST_HEX)).encode()).decode()
+    tampered = _verify_bundle(json.dumps(doc).encode(), key_authority("k", pem, tlog="ignore"), trust)
+    assert not tampered.ok and tampered.reason.code == Code.INVALID_SIGNATURE
