@@ -165,3 +165,38 @@ def test_kms_failure_fails_closed_with_the_reason(registry: RegistryServer, moto
     code, report, _ = sigverify(cfg, env)
     assert code != 0
     assert "no AWS credentials found to call kms:GetPublicKey" in json.dumps(report["images"][0])
+
+
+def test_env_uri_holds_the_exported_key(registry: RegistryServer, kms: Any, tmp_path: Path) -> None:
+    """`kms: env://VAR` (cosign's env:// key reference): the exported PEM in a CI variable, no AWS at all."""
+    meta, _alias = create_signing_key(kms, "ECC_NIST_P256")
+    image, digest = push_kms_signed(registry, kms, meta["KeyId"], "ECC_NIST_P256")
+    pem = export_public_key(kms, meta["KeyId"], tmp_path / "vendor.pem").read_text()
+    cfg = write_config(tmp_path / "env.yaml", registry, image, {"kms": "env://VENDOR_COSIGN_PUB"})
+    code, report, _ = sigverify(cfg, {"VENDOR_COSIGN_PUB": pem})
+    assert code == 0, report
+    assert report["images"][0]["digest"] == digest
+    code, report, _ = sigverify(cfg, {})  # variable not set: fails closed, naming the variable
+    assert code != 0
+    assert "environment variable $VENDOR_COSIGN_PUB (from env://VENDOR_COSIGN_PUB) is not set" in json.dumps(report)
+
+
+def test_export_only_uri_reaches_the_user_with_the_export_command(registry: RegistryServer, kms: Any,
+                                                                    tmp_path: Path) -> None:
+    """A gcpkms:// authority never passes; the user sees the gcloud command that exports the key (in the report
+    as KEY_ERROR, or as a configuration error if the loader checks URIs up front)."""
+    meta, _alias = create_signing_key(kms, "ECC_NIST_P256")
+    image, _digest = push_kms_signed(registry, kms, meta["KeyId"], "ECC_NIST_P256")
+    uri = "gcpkms://projects/acme/locations/global/keyRings/release/cryptoKeys/cosign/cryptoKeyVersions/1"
+    base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    cfg = write_config(tmp_path / "gcp.yaml", registry, image, {"kms": uri})
+    proc = subprocess.run(
+        [sys.executable, "-m", "sigverify", "verify", "--config", str(cfg), "--format", "json", "--ci", "none"],
+        env=base, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode in (1, 2), proc.stderr
+    shown = proc.stdout + proc.stderr
+    assert "gcpkms:// keys (Google Cloud KMS) are not fetched by sigverify" in shown
+    assert "gcloud kms keys versions get-public-key 1 --key cosign --keyring release --location global" in shown
+    if proc.returncode == 1:
+        assert "KEY_ERROR" in proc.stdout and json.loads(proc.stdout)["images"][0]["verdict"] != "pass"
