@@ -171,6 +171,12 @@ def _preflight_trust(config: Config, *, offline: bool) -> TrustStore:
     needs_root = any(a.tlog == "require" or a.kind == "keyless" for p in config.policies for a in p.authorities)
     if needs_root:
         trust.trusted_root_json()
+    for policy in config.policies:
+        for authority in policy.authorities:
+            if authority.notation is not None:  # trust stores, trustpolicy.json: exit 2 now, not per signature
+                from sigverify.verifiers.notation import check_config
+
+                check_config(authority.name, authority.notation)
     return trust
 
 

@@ -14,6 +14,12 @@ if TYPE_CHECKING:
 # (a notation envelope is not checked against a cosign key); a candidate no authority applies to is reported.
 _TABLE: dict[tuple[str, str], str] = {
     (Format.COSIGN_CLASSIC, "key"): "sigverify.verifiers.cosign_classic:VERIFIER",
+    (Format.COSIGN_CLASSIC, "keyless"): "sigverify.verifiers.cosign_keyless:VERIFIER",
+    (Format.SIGSTORE_BUNDLE, "key"): "sigverify.verifiers.bundle:VERIFIER",
+    (Format.SIGSTORE_BUNDLE, "keyless"): "sigverify.verifiers.bundle:VERIFIER",
+    (Format.COSIGN_ATTESTATION, "key"): "sigverify.verifiers.attestation:VERIFIER",
+    (Format.COSIGN_ATTESTATION, "keyless"): "sigverify.verifiers.attestation:VERIFIER",
+    (Format.NOTATION, "notation"): "sigverify.verifiers.notation:VERIFIER",
 }
 
 _loaded: dict[str, Verifier] = {}
@@ -40,7 +46,7 @@ def register(candidate_format: str, authority_kind: str, target: str) -> None:
 
 # Formats that each authority kind can verify: discovery looks only for these (fewer registry requests).
 FORMATS_FOR_KIND: dict[str, tuple[str, ...]] = {
-    "key": (Format.COSIGN_CLASSIC,),
-    "keyless": (Format.COSIGN_CLASSIC,),
+    "key": (Format.COSIGN_CLASSIC, Format.SIGSTORE_BUNDLE),
+    "keyless": (Format.COSIGN_CLASSIC, Format.SIGSTORE_BUNDLE),
     "notation": (Format.NOTATION,),
 }
