@@ -38,27 +38,6 @@ ERROR_TIP = (
     "The configuration format is described in README.md and in sigverify/policy/schema.json."
 )
 
-# Key URI shapes as cosign / sigstore's KMS providers accept them (checked for shape only, never fetched).
-_KMS_SHAPES: dict[str, tuple[re.Pattern[str], str]] = {
-    "awskms": (
-        re.compile(
-            r"awskms://[^/]*/(?:arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(?:key|alias)/\S+|alias/\S+|"
-            r"(?:mrk-)?[A-Fa-f0-9-]{32,36})"
-        ),
-        "awskms:///<key id | alias/name | key or alias ARN> (or awskms://<endpoint>/<...>)",
-    ),
-    "gcpkms": (
-        re.compile(
-            r"gcpkms://projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+"
-            r"(?:/(?:cryptoKeyVersions|versions)/[^/]+)?"
-        ),
-        "gcpkms://projects/<p>/locations/<l>/keyRings/<r>/cryptoKeys/<k>[/cryptoKeyVersions/<v>]",
-    ),
-    "azurekms": (re.compile(r"azurekms://[^/\s]+/[^/\s]+(?:/[^/\s]+)?"), "azurekms://<vault host>/<key>[/<version>]"),
-    "hashivault": (re.compile(r"hashivault://[\w.-]+"), "hashivault://<key name>"),
-    "k8s": (re.compile(r"k8s://(?:[a-z0-9.-]+/)?[a-z0-9.-]+"), "k8s://[<namespace>/]<secret>"),
-    "env": (re.compile(r"env://[A-Za-z_][A-Za-z0-9_]*"), "env://<VARIABLE>"),
-}
 _ALLOWED_EC_CURVES = ("secp256r1", "secp384r1", "secp521r1")
 _PEM_LABEL = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----")
 _FIELD_PATH = re.compile(r"[^.]+(?:\.[^.]+)*")
@@ -589,19 +568,15 @@ class _Builder:
         return KeyRef(source=source, pem=data)
 
     def kms(self, path: KeyPath, uri: str) -> KeyRef | None:
-        scheme = uri.split("://", 1)[0]
-        shape = _KMS_SHAPES.get(scheme)
-        if shape is None:
-            self.err(
-                path,
-                f"unknown key URI scheme '{scheme}://'",
-                expected=_one_of([s + "://" for s in _KMS_SHAPES]),
-                found=repr(uri),
-            )
-            return None
-        regex, form = shape
-        if regex.fullmatch(uri) is None:
-            self.err(path, f"malformed {scheme} key URI", expected=form, found=repr(uri))
+        """Check a key URI's grammar and scheme now (no network): sigverify.kms owns the rules."""
+        from sigverify.errors import KeyMaterialError
+        from sigverify.kms import check_uri
+
+        try:
+            check_uri(uri)
+        except KeyMaterialError as exc:
+            tip = f"; tip: {exc.tip}" if exc.tip else ""
+            self.err(path, f"{exc.message}{tip}", expected=exc.expected, found=exc.found)
             return None
         return KeyRef(source=f"kms:{uri}", kms=uri)
 
