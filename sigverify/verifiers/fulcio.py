@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sigverify.models import Code, Reason
+from sigverify.policy import claims as _claims
 
 if TYPE_CHECKING:
     from cryptography.x509 import Certificate
@@ -18,32 +19,8 @@ OTHERNAME_OID = FULCIO_PREFIX + "7"
 ISSUER_V1_OID = FULCIO_PREFIX + "1"
 ISSUER_V2_OID = FULCIO_PREFIX + "8"
 
-# snake_case claim names (as in fulcio docs/oid-info.md) -> OID. `.1`-`.6` are raw strings, `.8`+ DER UTF8String.
-CLAIM_OIDS: dict[str, str] = {
-    "issuer_v1": FULCIO_PREFIX + "1",
-    "github_workflow_trigger": FULCIO_PREFIX + "2",
-    "github_workflow_sha": FULCIO_PREFIX + "3",
-    "github_workflow_name": FULCIO_PREFIX + "4",
-    "github_workflow_repository": FULCIO_PREFIX + "5",
-    "github_workflow_ref": FULCIO_PREFIX + "6",
-    "issuer_v2": FULCIO_PREFIX + "8",
-    "build_signer_uri": FULCIO_PREFIX + "9",
-    "build_signer_digest": FULCIO_PREFIX + "10",
-    "runner_environment": FULCIO_PREFIX + "11",
-    "source_repository_uri": FULCIO_PREFIX + "12",
-    "source_repository_digest": FULCIO_PREFIX + "13",
-    "source_repository_ref": FULCIO_PREFIX + "14",
-    "source_repository_identifier": FULCIO_PREFIX + "15",
-    "source_repository_owner_uri": FULCIO_PREFIX + "16",
-    "source_repository_owner_identifier": FULCIO_PREFIX + "17",
-    "build_config_uri": FULCIO_PREFIX + "18",
-    "build_config_digest": FULCIO_PREFIX + "19",
-    "build_trigger": FULCIO_PREFIX + "20",
-    "run_invocation_uri": FULCIO_PREFIX + "21",
-    "source_repository_visibility_at_signing": FULCIO_PREFIX + "22",
-    "deployment_environment": FULCIO_PREFIX + "23",
-    "token_subject": FULCIO_PREFIX + "24",
-}
+# snake_case claim names -> OID: one table, shared with the config loader (sigverify/policy/claims.py).
+CLAIM_OIDS = _claims.CLAIM_OIDS
 _RAW_OIDS = {FULCIO_PREFIX + str(i) for i in range(1, 7)}
 _NAME_FOR_OID = {oid: name for name, oid in CLAIM_OIDS.items()}
 
@@ -53,15 +30,11 @@ class IdentityError(ValueError):
 
 
 def claim_oid(name_or_oid: str) -> str | None:
-    """The OID for a claim written by snake_case name or dotted OID (any 1.3.6.1.4.1.57264.1.* accepted)."""
-    if name_or_oid in CLAIM_OIDS:
-        return CLAIM_OIDS[name_or_oid]
+    """The OID for a claim written by snake_case name or dotted OID (any 1.3.6.1.4.1.57264.1.* but .7);
+    ``issuer`` names the effective issuer (.8, else .1)."""
     if name_or_oid == "issuer":
         return ISSUER_V2_OID
-    parts = name_or_oid.split(".")
-    if name_or_oid.startswith(FULCIO_PREFIX) and len(parts) == 9 and parts[-1].isdigit():
-        return name_or_oid
-    return None
+    return _claims.claim_oid(name_or_oid)
 
 
 def decode_der_utf8string(data: bytes) -> str:
@@ -154,14 +127,16 @@ def match_identity(want: KeylessIdentity, have: CertIdentity) -> Reason | None:
     if have.issuer is None or not want.issuer.matches(have.issuer):
         return Reason(
             Code.IDENTITY_MISMATCH,
-            "the certificate's OIDC issuer does not match",
+            "the certificate's OIDC issuer does not match. Tip: GitHub Actions is "
+            "https://token.actions.githubusercontent.com, GitLab https://gitlab.com; `found` is what it carried",
             expected=f"issuer {want.issuer}",
             found=f"issuer {have.issuer or '(none)'}",
         )
     if not want.subject.matches(have.subject):
         return Reason(
             Code.IDENTITY_MISMATCH,
-            "the certificate's identity (SAN) does not match",
+            "the certificate's identity (SAN) does not match. Tip: matching is exact unless you write "
+            "subject_regexp (whole-string); `found` is the identity the signature carried",
             expected=f"subject {want.subject}",
             found=f"subject {have.subject}",
         )
@@ -169,10 +144,11 @@ def match_identity(want: KeylessIdentity, have: CertIdentity) -> Reason | None:
         oid = claim_oid(name)
         value = have.claim(name) if oid is not None else None
         if value is None or not pattern.matches(value):
-            label = name if oid is None or oid == name else f"{name} ({oid})"
+            label = _claims.claim_label(name)
             return Reason(
                 Code.IDENTITY_MISMATCH,
-                f"certificate claim {label} does not match",
+                f"certificate claim {label} does not match. Tip: claims compare exactly unless given as a "
+                "regexp; `found` is the value in the certificate",
                 expected=f"{name} {pattern}",
                 found=f"{name} {value if value is not None else '(absent)'}",
             )
