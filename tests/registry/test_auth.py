@@ -366,3 +366,14 @@ def test_token_without_access_is_access_denied(token_registry: RegistryServer) -
         assert exc.value.code == Code.AUTH_ERROR
         # a cached token refused: one fresh token (it may have expired early), then give up
         assert server.token_server.count(server.username, pull_scope(repo)) == 2
+
+
+def test_parse_challenges_terminates_on_garbage() -> None:
+    import random
+
+    rng = random.Random(1234)
+    alphabet = 'Bearer realm="a,b" , = \\ "x\t'
+    for _ in range(5000):
+        header = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        for challenge in parse_challenges(header):
+            assert challenge.scheme and challenge.scheme == challenge.scheme.lower()
