@@ -307,8 +307,10 @@ class RemoteSource:
                 tip=f"Check that {cred.source if cred else 'your credentials'} may pull this repository.",
             )
         if status == 429:
+            retry_after = (resp.headers.get("Retry-After") or "").strip()[:40]
+            asked = f"; Retry-After: {retry_after}" if retry_after else ""
             raise RegistryError(
-                f"{where}: rate limited (HTTP 429) after {self.transport.retry.attempts} attempts{said}",
+                f"{where}: rate limited (HTTP 429{asked}), gave up after retrying{said}",
                 code=Code.RATE_LIMITED,
                 url=redact_url(url),
                 status=status,

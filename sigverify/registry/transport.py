@@ -229,9 +229,11 @@ class Transport:
             status = resp.status_code
             retryable = status in RETRY_STATUSES or (status == 500 and not retried_500)
             if retryable and attempt < self.retry.attempts:
+                wait = parse_retry_after(resp.headers.get("Retry-After"), float("inf"))
+                if wait is not None and wait > self.retry.max_retry_after:
+                    return resp  # asked to come back much later: fail now rather than hold a worker
                 if status == 500:
                     retried_500 = True
-                wait = parse_retry_after(resp.headers.get("Retry-After"), self.retry.max_retry_after)
                 discard(resp)
                 self._sleep(attempt, wait)
                 continue

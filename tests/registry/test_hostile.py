@@ -570,3 +570,13 @@ def test_too_many_referrers_is_an_error(fake_server: MakeServer) -> None:
     with regs_for(server) as regs, pytest.raises(RegistryError) as exc:
         regs.source_for(ref_for(server)).referrers(ref_for(server), subject)
     assert exc.value.code == Code.SIZE_LIMIT
+
+
+def test_429_asking_for_a_long_wait_fails_at_once(fake_server: MakeServer) -> None:
+    server = fake_server()
+    path = f"/v2/{REPO}/manifests/v1"
+    server.route(path, Reply(429, {"Retry-After": "3600"}, b""))
+    with regs_for(server) as regs, pytest.raises(RegistryError) as exc:
+        regs.source_for(ref_for(server)).get_manifest(ref_for(server), "v1")
+    assert exc.value.code == Code.RATE_LIMITED and "Retry-After: 3600" in exc.value.message
+    assert len(server.requests_to(path)) == 1
