@@ -435,6 +435,9 @@ def _verify_cert_bundle(
     from sigverify.verifiers.fulcio import IdentityError, identity_of
 
     signer = _unverified_signer(doc)
+    if _is_promise_only_v01(doc):
+        return _verify_promise_only_v01(doc, trust, artifact=artifact, artifact_digest=artifact_digest,
+                                        signer=signer)
     bundle = _load_bundle(raw, signer)
     verifier = _make_verifier(sigstore_trusted_root(trust))
     # Identity is matched by sigverify (fulcio.py), so the report can show what a non-matching cert carried.
@@ -756,6 +759,14 @@ def _body_fail(msg: str) -> BundleFailure:
 def _check_key_hashedrekord_body(
     kind: str, version: str, body: bytes, *, digest: bytes, signature: bytes, key: PublicKey
 ) -> None:
+    check_hashedrekord_body(kind, version, body, digest=digest, signature=signature, signer_der=key.der)
+
+
+def check_hashedrekord_body(
+    kind: str, version: str, body: bytes, *, digest: bytes, signature: bytes, signer_der: bytes
+) -> None:
+    """A hashedrekord 0.0.1 / 0.0.2 entry must name this artifact digest, this signature and this signer
+    (``signer_der``: certificate DER, or SPKI DER for a key). Raises BundleFailure(TLOG_INVALID)."""
     from sigverify.verifiers.payload import PayloadError, loads_object
 
     if kind != "hashedrekord":
@@ -768,16 +779,18 @@ def _check_key_hashedrekord_body(
                 raise _body_fail("artifact hash differs")
             if base64.b64decode(spec["signature"]["content"], validate=True) != signature:
                 raise _body_fail("signature differs")
-            if _pem_to_der(spec["signature"]["publicKey"]["content"]) != key.der:
-                raise _body_fail("public key differs")
+            if _pem_to_der(spec["signature"]["publicKey"]["content"]) != signer_der:
+                raise _body_fail("signer differs")
         elif version == "0.0.2":
             hr = spec["hashedRekordV002"]
             if base64.b64decode(hr["data"]["digest"], validate=True) != digest:
                 raise _body_fail("artifact hash differs")
             if base64.b64decode(hr["signature"]["content"], validate=True) != signature:
                 raise _body_fail("signature differs")
-            if base64.b64decode(hr["signature"]["verifier"]["publicKey"]["rawBytes"], validate=True) != key.der:
-                raise _body_fail("public key differs")
+            verifier = hr["signature"]["verifier"]
+            logged = verifier.get("publicKey", verifier.get("x509Certificate", {}))["rawBytes"]
+            if base64.b64decode(logged, validate=True) != signer_der:
+                raise _body_fail("signer differs")
         else:
             raise _body_fail(f"unsupported hashedrekord version {version}")
     except (KeyError, TypeError, ValueError, PayloadError) as e:
@@ -895,3 +908,129 @@ def verify_fulcio_certificate(cert: Certificate, when: _dt.datetime, trust: Trus
             found=when.isoformat(),
             signer=signer,
         )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# v0.1 bundles with an inclusion promise and no inclusion proof (allowed by the bundle spec; sigstore-python
+# refuses them). Same steps as a classic keyless signature: SET, then the certificate at the integrated time.
+# ---------------------------------------------------------------------------------------------------------------
+
+_V01 = "application/vnd.dev.sigstore.bundle+json;version=0.1"
+
+
+def _is_promise_only_v01(doc: Mapping[str, Any]) -> bool:
+    vm = doc.get("verificationMaterial")
+    if doc.get("mediaType") != _V01 or not isinstance(vm, dict):
+        return False
+    entries = vm.get("tlogEntries")
+    if not isinstance(entries, list) or len(entries) != 1 or not isinstance(entries[0], dict):
+        return False
+    return "inclusionPromise" in entries[0] and "inclusionProof" not in entries[0]
+
+
+def _verify_promise_only_v01(
+    doc: Mapping[str, Any], trust: TrustStore, *, artifact: bytes | None, artifact_digest: bytes | None,
+    signer: str | None,
+) -> VerifiedBundle:
+    """Steps: (1) leaf certificate from x509CertificateChain, (2) SET by a trusted Rekor key valid at the
+    integrated time (rekor.py), (3) the certificate at that time: chain, CA window, SCT, code signing, validity,
+    (4) the signature (DSSE PAE or the artifact) with the certificate key, (5) the log body names exactly this
+    signature, certificate and payload/artifact."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from sigverify.verifiers import rekor
+    from sigverify.verifiers.fulcio import IdentityError, identity_of
+    from sigverify.verifiers.keys import b64decode_strict, load_der_public_key, verify_signature
+
+    def fail(code: str, message: str, **kw: Any) -> BundleFailure:
+        return BundleFailure(code, message, signer=signer, **kw)
+
+    def b64(value: Any, what: str) -> bytes:
+        if not isinstance(value, str):
+            raise fail(Code.INVALID_PAYLOAD, f"{what} is not a base64 string")
+        try:
+            return b64decode_strict(value)
+        except ValueError:
+            raise fail(Code.INVALID_PAYLOAD, f"{what} is not valid base64") from None
+
+    vm = doc["verificationMaterial"]
+    chain = vm.get("x509CertificateChain")
+    certs = chain.get("certificates") if isinstance(chain, dict) else None
+    if not isinstance(certs, list) or not certs or not isinstance(certs[0], dict):
+        raise fail(Code.CERTIFICATE_INVALID, "the bundle has no signing certificate",
+                   expected="verificationMaterial.x509CertificateChain.certificates[0]")
+    try:
+        cert = x509.load_der_x509_certificate(b64(certs[0].get("rawBytes"), "certificate rawBytes"))
+    except ValueError as e:
+        raise fail(Code.CERTIFICATE_INVALID, f"the signing certificate does not parse: {e}") from None
+    if (vm.get("timestampVerificationData") or {}).get("rfc3161Timestamps"):
+        raise fail(Code.UNSUPPORTED_FORMAT, "RFC 3161 timestamps in a v0.1 bundle without inclusion proof")
+    entry = vm["tlogEntries"][0]
+    try:
+        kind_version = entry["kindVersion"]
+        kind, version = str(kind_version["kind"]), str(kind_version["version"])
+        body_b64 = entry["canonicalizedBody"]
+        rb = rekor.RekorBundle(
+            signed_entry_timestamp=b64(entry["inclusionPromise"]["signedEntryTimestamp"], "signedEntryTimestamp"),
+            body=body_b64,
+            integrated_time=int(entry["integratedTime"]),
+            log_index=int(entry["logIndex"]),
+            log_id=b64(entry["logId"]["keyId"], "logId.keyId").hex(),
+        )
+    except (KeyError, TypeError, ValueError) as e:
+        if isinstance(e, BundleFailure):
+            raise
+        raise fail(Code.TLOG_INVALID, f"malformed transparency log entry: {e}") from None
+    if rb.log_index < 0 or rb.integrated_time <= 0:
+        raise fail(Code.TLOG_INVALID, "negative log index or integrated time in the log entry")
+    try:
+        rekor.verify_set(rb, trust.rekor_keys())
+    except rekor.TlogError as e:
+        raise fail(Code.TLOG_INVALID, f"transparency log: {e.message}", expected=e.expected, found=e.found) from None
+    verify_fulcio_certificate(cert, rb.integrated_at, trust, signer=signer)
+    try:
+        identity = identity_of(cert)
+    except IdentityError as e:
+        raise fail(Code.CERTIFICATE_INVALID, f"unreadable certificate identity: {e}") from None
+    cert_der = cert.public_bytes(serialization.Encoding.DER)
+    key = load_der_public_key(
+        cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo),
+        "certificate")
+    body = b64(body_b64, "canonicalizedBody")
+    env, msg = doc.get("dsseEnvelope"), doc.get("messageSignature")
+    tlog = {"log_index": rb.log_index, "log_id": rb.log_id, "kind": f"{kind}/{version}",
+            "integrated_time": rb.integrated_at.isoformat(), "inclusion": "promise only (v0.1)"}
+    if isinstance(env, dict) and msg is None:
+        payload_type = env.get("payloadType")
+        sigs = env.get("signatures")
+        if not isinstance(payload_type, str) or not isinstance(sigs, list) or len(sigs) != 1:
+            raise fail(Code.INVALID_PAYLOAD, "a bundle's DSSE envelope needs a payloadType and exactly one signature")
+        payload = b64(env.get("payload"), "dsseEnvelope.payload")
+        sig = b64(sigs[0].get("sig") if isinstance(sigs[0], dict) else None, "DSSE signature")
+        t = payload_type.encode()
+        pae = b"DSSEv1 %d %s %d %s" % (len(t), t, len(payload), payload)
+        if verify_signature(key, sig, pae) is None:
+            raise fail(Code.INVALID_SIGNATURE, "the DSSE signature does not verify with the certificate's key")
+        check_dsse_log_body(kind, version, body, payload=payload, pae=pae, signature=sig, signer_der=cert_der)
+        return VerifiedBundle(media_type=_V01, content="dsse", certificate=cert, identity=identity,
+                              key_fingerprint=None, payload_type=payload_type, payload=payload,
+                              signing_times=(rb.integrated_at,), tlog=tlog)
+    if isinstance(msg, dict) and env is None:
+        sig = b64(msg.get("signature"), "messageSignature.signature")
+        digest = hashlib.sha256(artifact).digest() if artifact is not None else artifact_digest
+        if digest is None:
+            raise fail(Code.UNSUPPORTED_FORMAT, "a message-signature bundle signs a file, not this image")
+        md = msg.get("messageDigest")
+        if isinstance(md, dict) and b64(md.get("digest"), "messageDigest.digest") != digest:
+            raise fail(Code.DIGEST_MISMATCH, "the bundle's message digest is not the artifact's",
+                       expected=digest.hex())
+        ok = (verify_signature(key, sig, artifact) is not None if artifact is not None
+              else _verify_prehashed(key, sig, digest))
+        if not ok:
+            raise fail(Code.INVALID_SIGNATURE, "the signature does not verify over the artifact")
+        check_hashedrekord_body(kind, version, body, digest=digest, signature=sig, signer_der=cert_der)
+        return VerifiedBundle(media_type=_V01, content="message_signature", certificate=cert, identity=identity,
+                              key_fingerprint=None, payload_type=None, payload=None,
+                              signing_times=(rb.integrated_at,), tlog=tlog)
+    raise fail(Code.INVALID_PAYLOAD, "the bundle needs exactly one of dsseEnvelope, messageSignature")

@@ -346,3 +346,39 @@ def test_key_signed_bundle_without_log_needs_tlog_ignore(test_sigstore: TestSigs
     doc["dsseEnvelope"]["payload"] = base64.b64encode(json.dumps(statement(DIGEST_HEX)).encode()).decode()
     tampered = _verify_bundle(json.dumps(doc).encode(), key_authority("k", pem, tlog="ignore"), trust)
     assert not tampered.ok and tampered.reason.code == Code.INVALID_SIGNATURE
+
+
+def _as_v01_promise_only(content: bytes) -> dict[str, object]:
+    doc = json.loads(content)
+    vm = doc["verificationMaterial"]
+    doc["mediaType"] = "application/vnd.dev.sigstore.bundle+json;version=0.1"
+    vm["x509CertificateChain"] = {"certificates": [vm.pop("certificate")]}
+    del vm["tlogEntries"][0]["inclusionProof"]
+    return doc
+
+
+def test_v01_promise_only_bundles(test_sigstore: TestSigstore, trust: TrustStore) -> None:
+    from sigverify.verifiers.sigstore_core import BundleFailure, verify_bundle
+
+    dsse = _as_v01_promise_only(test_sigstore.dsse_bundle(statement(DIGEST_HEX)))
+    check = _verify_bundle(json.dumps(dsse).encode(), _auth(), trust)
+    assert check.ok, check.reason
+    assert check.details["tlog"]["inclusion"] == "promise only (v0.1)"
+    art = b"artifact"
+    msg = _as_v01_promise_only(test_sigstore.blob_bundle(art))
+    vb = verify_bundle(json.dumps(msg).encode(), trust, artifact=art)
+    assert vb.identity is not None and vb.identity.subject == WORKFLOW
+    with pytest.raises(BundleFailure):
+        verify_bundle(json.dumps(msg).encode(), trust, artifact=b"other")
+    # the log entry of another signature cannot be borrowed
+    other = _as_v01_promise_only(test_sigstore.blob_bundle(art))
+    msg["verificationMaterial"]["tlogEntries"] = other["verificationMaterial"]["tlogEntries"]  # type: ignore[index]
+    with pytest.raises(BundleFailure) as err:
+        verify_bundle(json.dumps(msg).encode(), trust, artifact=art)
+    assert err.value.code == Code.TLOG_INVALID
+    # an expired certificate at the integrated time
+    old = test_sigstore.issue(not_before=test_sigstore.now - _dt.timedelta(hours=2))
+    late = _as_v01_promise_only(test_sigstore.blob_bundle(art, old, integrated_time=int(test_sigstore.now.timestamp())))
+    with pytest.raises(BundleFailure) as err:
+        verify_bundle(json.dumps(late).encode(), trust, artifact=art)
+    assert err.value.code == Code.CERTIFICATE_INVALID

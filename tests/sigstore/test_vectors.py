@@ -153,13 +153,24 @@ def test_sigstore_go_public_key_validity_fails(vectors: Path, tmp_path: Path) ->
     assert rc == 1
 
 
-@pytest.mark.xfail(strict=True, reason="sigstore-python 4.5.1 requires an inclusion proof in every bundle; this "
-                   "v0.1 bundle (sigstore-go dsse.sigstore.json) carries only an inclusion promise (SET)")
 def test_sigstore_go_v01_bundle_without_inclusion_proof(vectors: Path) -> None:
+    """v0.1 bundles need only the inclusion promise (bundle spec); sigstore-python refuses them, sigverify
+    verifies the SET and the certificate at the integrated time (like sigstore-go)."""
     g = vectors / "sigstore-go/pkg/testing/data"
-    vb = verify_bundle((g / "bundles/dsse.sigstore.json").read_bytes(),
-                       TrustStore(str(g / "trusted-roots/public-good.json")))
+    raw = (g / "bundles/dsse.sigstore.json").read_bytes()
+    vb = verify_bundle(raw, TrustStore(str(g / "trusted-roots/public-good.json")))
     assert vb.identity is not None and vb.identity.subject == "brian@dehamer.com"
+    assert vb.identity.issuer == "https://github.com/login/oauth"
+    assert vb.tlog["inclusion"] == "promise only (v0.1)" and vb.tlog["kind"] == "intoto/0.0.2"
+    # the staging root does not know this log or CA
+    with pytest.raises(BundleFailure):
+        verify_bundle(raw, TrustStore(str(vectors / STAGING)))
+    # a flipped signature byte
+    doc = json.loads(raw)
+    sig = doc["dsseEnvelope"]["signatures"][0]["sig"]
+    doc["dsseEnvelope"]["signatures"][0]["sig"] = sig[:10] + ("A" if sig[10] != "A" else "B") + sig[11:]
+    with pytest.raises(BundleFailure):
+        verify_bundle(json.dumps(doc).encode(), TrustStore(str(g / "trusted-roots/public-good.json")))
 
 
 # ---------------------------------------------------------------------------------------------------------------
