@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from typing import Any
 
@@ -24,7 +25,23 @@ from sigverify.registry.content import (
 )
 
 REF_NAME = "org.opencontainers.image.ref.name"
+_DIGEST_GRAMMAR = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")  # OCI digest grammar
 MAX_INDEX_ENTRIES = 10_000
+
+
+def _check_layout_reference(reference: str) -> None:
+    """A digest (strict: it becomes a path) or a ref name looked up in index.json (never used as a path).
+
+    Ref names may be plain tags (``v1``) or full names as some tools write them (``docker.io/library/x:1``).
+    """
+    if is_digest(reference):
+        return
+    looks_like_digest = (
+        _DIGEST_GRAMMAR.fullmatch(reference) is not None
+        or reference.split(":", 1)[0] in ("sha256", "sha384", "sha512", "md5", "blake3")
+    )
+    if looks_like_digest or not reference or len(reference) > 512 or not reference.isprintable():
+        check_reference(reference)  # raises INVALID_REFERENCE with the expected forms
 
 
 class LayoutSource:
@@ -47,7 +64,7 @@ class LayoutSource:
         return self._read_manifest(entry.digest, MAX_MANIFEST_BYTES, entry.media_type).descriptor
 
     def get_manifest(self, ref: ImageRef, reference: str, *, max_size: int = MAX_MANIFEST_BYTES) -> Manifest:
-        check_reference(reference)
+        _check_layout_reference(reference)
         if is_digest(reference):
             hint = next((e.media_type for e in self._index() if e.digest == reference), None)
             return self._read_manifest(reference, max_size, hint)
@@ -127,7 +144,7 @@ class LayoutSource:
         return entries
 
     def _tagged(self, tag: str) -> Descriptor:
-        check_reference(tag)
+        _check_layout_reference(tag)
         matches = [e for e in self._index() if e.annotations.get(REF_NAME) == tag]
         if not matches:
             raise NotFoundError(

@@ -166,7 +166,8 @@ def test_path_traversal_digests_rejected(vectors: Path, digest: str) -> None:
     assert "invalid digest" in exc.value.message
     with pytest.raises(RegistryError) as exc:
         source.get_manifest(ref, digest)
-    assert exc.value.code == Code.INVALID_REFERENCE
+    # digest-like strings are refused; anything else is only ever a ref name looked up in index.json
+    assert exc.value.code == (Code.INVALID_REFERENCE if digest.startswith(("sha256:", "md5:")) else Code.NOT_FOUND)
 
 
 def test_size_caps(vectors: Path) -> None:
@@ -223,3 +224,13 @@ def test_layout_only_run_does_not_import_the_http_stack(vectors: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_full_ref_names_in_layouts(vectors: Path, tmp_path: Path) -> None:
+    """Some tools write full names (``docker.io/library/x:1``) as org.opencontainers.image.ref.name."""
+    root = copy_layout(vectors, COSIGN_VALID, tmp_path)
+    index = json.loads((root / "index.json").read_text())
+    index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"] = "docker.io/team/app:1.0"
+    (root / "index.json").write_text(json.dumps(index))
+    ref = layout_ref(root, tag="docker.io/team/app:1.0")
+    assert source_for(ref).resolve(ref).digest == IMAGE_634
