@@ -99,6 +99,14 @@ def verify_blob(
                            allow_no_tlog=allow_no_tlog)
     except BundleFailure as f:
         return _fail(blob, storage, authority, f.reason(), signer=f.signer, details={"trust_root": trust.label})
+    except Exception as e:  # fail closed: a crash in verification is never a pass
+        from sigverify.errors import SigverifyError
+
+        if isinstance(e, SigverifyError):
+            raise  # configuration problems (trusted root, key) are reported by the caller
+        return _fail(blob, storage, authority, Reason(
+            Code.INTERNAL_ERROR, f"bundle verification crashed: {type(e).__name__}: {e}"),
+            details={"trust_root": trust.label})
     details: dict[str, Any] = {
         "kind": "signature",
         "bundle_media_type": vb.media_type,

@@ -18,6 +18,7 @@ import base64
 import hashlib
 from typing import TYPE_CHECKING, Any
 
+from sigverify.errors import ConfigError
 from sigverify.models import Candidate, Code, Reason, SignatureCheck
 
 if TYPE_CHECKING:
@@ -97,6 +98,8 @@ class AttestationVerifier:
             self._verify(candidate, authority, ctx, details)
         except _Fail as f:
             return result(False, f.reason)
+        except ConfigError:  # a broken trusted root or key file is a configuration error (exit 2)
+            raise
         except Exception as e:  # fail closed
             return result(False, Reason(Code.INTERNAL_ERROR,
                                         f"attestation verification crashed: {type(e).__name__}: {e}"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sigverify.errors import ConfigError
 from sigverify.models import Candidate, Code, Reason, SignatureCheck
 
 if TYPE_CHECKING:
@@ -49,6 +50,8 @@ class BundleVerifier:
     def verify(self, candidate: Candidate, authority: Authority, ctx: VerifyContext) -> SignatureCheck:
         try:
             return self._verify(candidate, authority, ctx)
+        except ConfigError:  # a broken trusted root or key file is a configuration error (exit 2)
+            raise
         except Exception as e:  # fail closed with a named reason, never raise for a bad signature
             return _check(candidate, authority, False, reason=Reason(
                 Code.INTERNAL_ERROR, f"bundle verification crashed: {type(e).__name__}: {e}"))

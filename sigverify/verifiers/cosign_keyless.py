@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, Any
 
+from sigverify.errors import ConfigError
 from sigverify.models import Candidate, Code, Reason, SignatureCheck
 
 if TYPE_CHECKING:
@@ -177,6 +178,8 @@ class CosignKeylessVerifier:
             self._verify(candidate, authority, ctx, details)
         except _Fail as f:
             return result(False, f.reason)
+        except ConfigError:  # a broken trusted root or key file is a configuration error (exit 2)
+            raise
         except Exception as e:  # fail closed
             return result(False, Reason(Code.INTERNAL_ERROR, f"keyless verification crashed: {type(e).__name__}: {e}"))
         return result(True)

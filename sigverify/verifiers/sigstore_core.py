@@ -367,8 +367,8 @@ def verify_bundle(
     For a message-signature bundle give ``artifact`` (bytes) or ``artifact_digest`` (SHA-256). DSSE bundles are
     verified over their envelope; the caller binds the statement to the artifact. ``key``: the bundle must be
     signed with exactly this public key (key-based authority); without it the bundle must carry a certificate.
-    ``allow_no_tlog`` (key authorities with ``tlog: ignore`` only): a key-signed bundle without log entries
-    (``cosign sign --key --tlog-upload=false``) is accepted on its signature alone.
+    ``allow_no_tlog`` (key authorities with ``tlog: ignore`` only): the key-signed bundle is checked on its
+    signature alone, its log entry (if any) not consulted (``cosign sign --key --tlog-upload=false``).
     Raises ``BundleFailure``; the identity is returned, not matched.
     """
     doc = parse_bundle_json(raw)
@@ -392,6 +392,9 @@ def verify_bundle(
         )
     if key is not None:
         entries = vm.get("tlogEntries") if isinstance(vm, dict) else None
+        if allow_no_tlog:
+            # `tlog: ignore` (cosign --insecure-ignore-tlog): the log entry, present or not, is not consulted.
+            return _verify_key_bundle_without_log(doc, key, artifact=artifact, artifact_digest=artifact_digest)
         if not entries:
             if not allow_no_tlog:
                 raise BundleFailure(

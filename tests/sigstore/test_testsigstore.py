@@ -382,3 +382,11 @@ def test_v01_promise_only_bundles(test_sigstore: TestSigstore, trust: TrustStore
     with pytest.raises(BundleFailure) as err:
         verify_bundle(json.dumps(late).encode(), trust, artifact=art)
     assert err.value.code == Code.CERTIFICATE_INVALID
+
+
+def test_missing_trusted_root_is_a_configuration_error(test_sigstore: TestSigstore, tmp_path: Path) -> None:
+    from sigverify.errors import ConfigError
+
+    missing = TrustStore(str(tmp_path / "nope.json"))
+    with pytest.raises(ConfigError):
+        _verify_bundle(test_sigstore.dsse_bundle(statement(DIGEST_HEX)), _auth(), missing)
