@@ -25,6 +25,7 @@ from sigverify.registry.content import (
 )
 
 REF_NAME = "org.opencontainers.image.ref.name"
+_ALGORITHMS = frozenset({"sha256", "sha384", "sha512", "md5", "blake3"})
 _DIGEST_GRAMMAR = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")  # OCI digest grammar
 MAX_INDEX_ENTRIES = 10_000
 
@@ -36,10 +37,8 @@ def _check_layout_reference(reference: str) -> None:
     """
     if is_digest(reference):
         return
-    looks_like_digest = (
-        _DIGEST_GRAMMAR.fullmatch(reference) is not None
-        or reference.split(":", 1)[0] in ("sha256", "sha384", "sha512", "md5", "blake3")
-    )
+    algorithm = reference.split(":", 1)[0]
+    looks_like_digest = _DIGEST_GRAMMAR.fullmatch(reference) is not None or algorithm in _ALGORITHMS
     if looks_like_digest or not reference or len(reference) > 512 or not reference.isprintable():
         check_reference(reference)  # raises INVALID_REFERENCE with the expected forms
 
