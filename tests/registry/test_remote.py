@@ -226,3 +226,19 @@ def test_retag_and_delete_helpers(registry: RegistryServer) -> None:
         registry.delete(repo, first)
         with pytest.raises(NotFoundError):
             regs.source_for(ref).get_manifest(ref, first)
+
+
+def test_https_registry_with_ca_file(tls_registry: RegistryServer) -> None:
+    repo = unique_repo()
+    digest, _ = tls_registry.push_image(repo, "v1", layer=b"tls-layer")
+    ref = ImageRef(tls_registry.host, repo, tag="v1")
+    settings = {tls_registry.host: RegistrySettings(ca_file=tls_registry.ca_file)}
+    with Registries(settings, env={}, docker_config_dir="/nonexistent") as regs:
+        source = regs.source_for(ref)
+        assert source.resolve(ref).digest == digest
+        assert source.get_blob(ref, layer_of(source.get_manifest(ref, digest).raw)) == b"tls-layer"
+    # without the CA bundle the certificate is not trusted: an error that names the fix
+    with Registries({}, env={}, docker_config_dir="/nonexistent") as regs, pytest.raises(RegistryError) as exc:
+        regs.source_for(ref).resolve(ref)
+    assert exc.value.code == Code.REGISTRY_ERROR and "ca_file" in (exc.value.tip or "")
+    assert len(tls_registry.sent_requests(repo)) == 3
