@@ -95,6 +95,12 @@ def test_email_and_othername_sans(test_sigstore: TestSigstore, trust: TrustStore
         assert check.details["identity"]["subject_type"] == san_type
 
 
+def test_issuer_v2_only(test_sigstore: TestSigstore, trust: TrustStore) -> None:
+    signer = test_sigstore.issue(issuer_v1=False)
+    check = _verify_bundle(test_sigstore.dsse_bundle(statement(DIGEST_HEX), signer), _auth(), trust)
+    assert check.ok and "issuer_v1" not in check.details["identity"]["claims"]
+
+
 def test_legacy_issuer_extension_fallback(test_sigstore: TestSigstore, trust: TrustStore) -> None:
     signer = test_sigstore.issue(issuer=None, claims={FULCIO + "1": GITHUB_ISSUER})
     assert _verify_bundle(test_sigstore.dsse_bundle(statement(DIGEST_HEX), signer), _auth(), trust).ok
