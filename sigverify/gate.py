@@ -132,7 +132,7 @@ def verify_image(target: Target, config: Config, registries: Registries, trust: 
         return _verify_image(target, config, registries, trust, options, started)
     except SigverifyError as exc:
         verdict = Verdict.ERROR if exc.code in {Code.AUTH_ERROR, Code.NOT_FOUND, Code.RATE_LIMITED,
-                                                Code.REGISTRY_ERROR} else Verdict.FAIL
+                                                Code.REGISTRY_ERROR, Code.INSECURE_REFUSED} else Verdict.FAIL
         return _result(target, verdict, started,
                        reasons=[Reason(exc.code, exc.message, exc.expected, exc.found)])
     except Exception as exc:  # fail closed: an internal error is an error verdict, and exit code 3
