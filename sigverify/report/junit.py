@@ -41,6 +41,9 @@ def _case_out(case: Case, fail_on_warn: bool) -> str:
     if img.source_file is not None:
         loc = img.source_file if img.source_line is None else f"{img.source_file}:{img.source_line}"
         lines.append(f"listed at: {loc}")
+    if case.policy is not None and case.policy.warnings:
+        lines.append("verification warnings (logged, not enforced):")
+        lines.extend(describe(r, "  ") for r in case.policy.warnings)
     if case.outcome == "warn":
         effect = "fails the job (--fail-on-warn)" if fail_on_warn else "does not fail the job"
         lines.append(f"WARNING: the policy is in warn mode; this failure {effect}:")

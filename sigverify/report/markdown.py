@@ -53,6 +53,7 @@ def _why_cell(img: ImageResult, cases: list[Case]) -> str:
     if img.verdict is Verdict.PASS:
         parts = [f"{text(p.policy)}: {text(', '.join(p.verified_by))}" for p in img.policies if p.verified_by]
         notes = [f"{code(r.code)} {text(r.message)}" for r in img.reasons]
+        notes += [f"⚠️ {code(r.code)} {text(r.message)}" for p in img.policies for r in p.warnings]
         return "; ".join(parts + notes) or "—"
     reasons = []
     for c in cases:

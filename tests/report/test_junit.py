@@ -128,3 +128,15 @@ def test_schema_is_strict_enough_to_catch_mistakes(schema) -> None:
     bad = '<testsuite name="s" tests="1"><testcase name="i"><system-out/><failure message="m"/></testcase></testsuite>'
     assert not schema.validate(etree.fromstring(bad))  # failure after system-out: wrong order
     assert not schema.validate(etree.fromstring('<testsuite name="s"><testcase name="i"/></testsuite>'))
+
+
+def test_policy_warnings_are_shown(schema) -> None:
+    from dataclasses import replace
+
+    from sigverify.models import Reason
+
+    img = samples.passing()
+    warned = replace(img.policies[0], warnings=(Reason(Code.VERIFICATION_WARNING, "tlog check only logged"),))
+    root = parse(junit.render(samples.run(replace(img, policies=(warned,)))), schema)
+    out = next(root.iter("testcase")).find("system-out").text
+    assert "VERIFICATION_WARNING: tlog check only logged" in out

@@ -76,3 +76,14 @@ def test_size_limit_keeps_failures_and_says_what_was_left_out() -> None:
     assert "worker" in small and "400 more image(s) not listed" in small
     assert markdown.render(result, max_bytes=10**7) == full
     assert all(i.verdict is Verdict.PASS for i in images[:-1])
+
+
+def test_policy_warnings_show_on_a_pass() -> None:
+    from dataclasses import replace
+
+    from sigverify.models import Code, Reason
+
+    img = samples.passing()
+    warned = replace(img.policies[0], warnings=(Reason(Code.VERIFICATION_WARNING, "tlog check only logged"),))
+    md = markdown.render(samples.run(replace(img, policies=(warned,))))
+    assert "⚠️ <code>VERIFICATION_WARNING</code> tlog check only logged" in md
