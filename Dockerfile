@@ -12,14 +12,20 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
+# Dependencies first, from pyproject.toml alone (a stub package stands in): this layer is reused until
+# pyproject.toml changes, so editing the code rebuilds only the small layer below.
 COPY pyproject.toml README.md ./
-COPY sigverify/ sigverify/
-RUN python3 -m venv /opt/build \
+RUN mkdir sigverify \
+ && touch sigverify/__init__.py \
+ && python3 -m venv /opt/build \
  && /opt/build/bin/pip wheel --wheel-dir /wheels . \
+ && rm -r sigverify build sigverify.egg-info /wheels/sigverify-*.whl
+COPY sigverify/ sigverify/
+RUN /opt/build/bin/pip wheel --no-deps --wheel-dir /wheels . \
  && python3 -m venv /opt/sigverify \
  && /opt/sigverify/bin/pip install --no-index --find-links /wheels /wheels/sigverify-*.whl \
  && /opt/sigverify/bin/pip uninstall --yes pip setuptools \
- && /opt/sigverify/bin/python -c "import sigverify.cli"
+ && /opt/sigverify/bin/python -I -m sigverify --version
 
 # ---- final: the venv and the entrypoint, nothing else ----
 FROM ${BASE_IMAGE}
