@@ -239,6 +239,8 @@ def _cmd_verify_blob(rest: Sequence[str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sigverify`` console script. Never lets an exception exit 0."""
     args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["verify-blob"]:  # argparse REMAINDER drops leading --options: hand them over as-is
+        return _cmd_verify_blob(args_list[1:])
     parser = build_parser()
     try:
         args = parser.parse_args(args_list)

@@ -170,3 +170,19 @@ def test_verify_file_for_config_entries(test_sigstore: TestSigstore, tmp_path: P
     detached = verify_file(BlobEntry(path=str(art), signature=str(bundle)), [good], trust)
     assert not detached[0].ok and detached[0].reason is not None
     assert detached[0].reason.code == Code.TLOG_INVALID
+
+
+def test_through_the_sigverify_command(test_sigstore: TestSigstore, tmp_path: Path) -> None:
+    """`sigverify verify-blob --bundle ...` (leading options reach verify-blob intact)."""
+    art, bundle, root = _files(tmp_path, test_sigstore)
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    base = [sys.executable, "-m", "sigverify", "verify-blob", "--bundle", str(bundle), "--trusted-root", str(root)]
+    ok = subprocess.run([*base, *_identity(), str(art)], capture_output=True, text=True, env=env, timeout=120,
+                        check=False)
+    assert ok.returncode == 0, ok.stderr
+    assert "Verified OK" in ok.stdout
+    bad = subprocess.run([*base, "--certificate-identity", "x", "--certificate-oidc-issuer", GITHUB_ISSUER, str(art)],
+                         capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert bad.returncode == 1 and "IDENTITY_MISMATCH" in bad.stderr
+    usage = subprocess.run([*base, str(art)], capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert usage.returncode == 2
