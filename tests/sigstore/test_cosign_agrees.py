@@ -14,10 +14,9 @@ from sigverify.blob import main as verify_blob_main
 from tests.fixtures.cosign_sign import SignatureLayer, signature_manifest
 from tests.fixtures.registry import RegistryServer, unique_repo
 from tests.fixtures.testsigstore import GITHUB_ISSUER, WORKFLOW, TestSigstore, statement
-from tests.sigstore.test_e2e_registry import KEYLESS, _wired, push_bundle_referrers, run_cli, write_config
+from tests.sigstore.test_e2e_registry import KEYLESS, push_bundle_referrers, run_cli, write_config
 
 pytestmark = pytest.mark.peers
-__all__ = ["_wired"]  # autouse fixture: the dispatch rows for keyless/bundles
 SLSA = "https://slsa.dev/provenance/v1"
 
 

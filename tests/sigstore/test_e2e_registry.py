@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 import yaml
 
-from sigverify import verifiers
 from sigverify.models import Format
 from tests.fixtures.cosign_sign import SignatureLayer, signature_manifest
 from tests.fixtures.registry import OCI_INDEX, OCI_MANIFEST, RegistryServer, unique_repo
@@ -23,23 +22,6 @@ BUNDLE_MT = "application/vnd.dev.sigstore.bundle.v0.3+json"
 EMPTY = b"{}"
 EMPTY_DIGEST = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
 SLSA = "https://slsa.dev/provenance/v1"
-
-
-@pytest.fixture(autouse=True)
-def _wired(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The dispatch rows this capability needs (the lead wires them in verifiers/__init__.py; idempotent)."""
-    for (fmt, kind), target in {
-        (Format.SIGSTORE_BUNDLE, "key"): "sigverify.verifiers.bundle:VERIFIER",
-        (Format.SIGSTORE_BUNDLE, "keyless"): "sigverify.verifiers.bundle:VERIFIER",
-        (Format.COSIGN_CLASSIC, "keyless"): "sigverify.verifiers.cosign_keyless:VERIFIER",
-        (Format.COSIGN_ATTESTATION, "key"): "sigverify.verifiers.attestation:VERIFIER",
-        (Format.COSIGN_ATTESTATION, "keyless"): "sigverify.verifiers.attestation:VERIFIER",
-    }.items():
-        monkeypatch.setitem(verifiers._TABLE, (fmt, kind), target)
-    for kind in ("key", "keyless"):
-        formats = tuple(dict.fromkeys((*verifiers.FORMATS_FOR_KIND.get(kind, ()), Format.COSIGN_CLASSIC,
-                                       Format.SIGSTORE_BUNDLE, Format.COSIGN_ATTESTATION)))
-        monkeypatch.setitem(verifiers.FORMATS_FOR_KIND, kind, formats)
 
 
 def push_bundle_referrers(registry: RegistryServer, repo: str, digest: str, size: int,
