@@ -13,7 +13,8 @@ below verifies them, which checks that), then measures in one run, on the same i
   cosign per image     `cosign verify` (v2) once per image, one after the other, as CI scripts do
   cosign one call      one `cosign verify` call with all images as arguments
   floor                bench/floor.py: a pooled HTTP client making only the essential requests (resolve the tag,
-                       fetch the .sig manifest, fetch the payload blob) at the same concurrency, no crypto/policy
+                       fetch the .sig manifest, fetch the payload blob) at the same concurrency, no crypto/policy:
+                       requests.Session (the issue 8 floor, used for the targets) and, for reference, urllib3
 
 Each is a child process: wall time, CPU time (user+sys from wait4), peak RSS (ru_maxrss), registry requests per
 image (access-log lines during the phase). Prints a table; writes bench/results/latest.json (or scaling.json and
@@ -280,14 +281,16 @@ def bench_cosign_one_call(reg: RegistryProcess, refs: list[str], pub: Path, work
     return m
 
 
-def bench_floor(reg: RegistryProcess, refs: list[str], work: Path, concurrency: int) -> Measure:
+def bench_floor(reg: RegistryProcess, refs: list[str], work: Path, concurrency: int,
+                client: str = "requests") -> Measure:
     refs_file = work / f"floor-{len(refs)}.txt"
     refs_file.write_text("\n".join(r.split("/", 1)[1] for r in refs))
     argv = [PY, str(REPO / "bench" / "floor.py"), "--registry", reg.host, "--concurrency", str(concurrency),
-            "--refs-file", str(refs_file)]
+            "--refs-file", str(refs_file), "--client", client]
     with Phase(reg) as ph:
         code, wall, cpu, rss = run_child(argv, dict(os.environ), work / "floor.out")
-    m = ph.fill(Measure("raw-HTTP floor (3 requests/image)", wall, cpu, rss, 1, int(code != 0)), len(refs))
+    name = "raw-HTTP floor (requests.Session)" if client == "requests" else f"raw-HTTP floor ({client} pool)"
+    m = ph.fill(Measure(name, wall, cpu, rss, 1, int(code != 0)), len(refs))
     m.note = (work / "floor.out").read_text().strip()[-80:]
     return m
 
@@ -311,8 +314,8 @@ def table(rows: list[Measure], base: Measure, floor: Measure | None) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for m in rows:
         ratio = "-" if m is base else f"{m.wall_s / base.wall_s:.1f}x"
-        if m is floor:
-            ratio = f"sigverify/floor = {base.wall_s / floor.wall_s:.2f}"
+        if m is floor or m.name.startswith("raw-HTTP"):
+            ratio = f"sigverify/this = {base.wall_s / m.wall_s:.2f}"
         fail = f" ({m.failures} failed)" if m.failures else ""
         lines.append(f"| {m.name}{fail} | {m.wall_s:.2f} | {m.cpu_s:.2f} | {m.peak_rss_mb:.0f} | "
                      f"{m.requests_per_image:g} | {m.registry_cpu_s:.2f} | {ratio} |")
@@ -368,12 +371,13 @@ def compare(args: argparse.Namespace, reg: RegistryProcess, work: Path) -> dict[
     bench_floor(reg, refs, work, conc)  # warm-up: the registry's caches see every object once before measuring
     if cosign is None:
         print("cosign2 not found: run tests/peers/install.sh (cosign rows skipped)", file=sys.stderr)
-    runs: dict[str, list[Measure]] = {"sv": [], "one": [], "floor": []}
+    runs: dict[str, list[Measure]] = {"sv": [], "one": [], "floor": [], "floor3": []}
     for r in range(args.repeat):  # interleaved, so load changes on a shared machine hit every contender alike
         runs["sv"].append(bench_sigverify(reg, refs, pub, work, args.concurrency))
         if cosign is not None:
             runs["one"].append(bench_cosign_one_call(reg, refs, pub, work, cosign))
         runs["floor"].append(bench_floor(reg, refs, work, conc))
+        runs["floor3"].append(bench_floor(reg, refs, work, conc, client="urllib3"))
         print(f"  round {r + 1}: " + ", ".join(f"{k} {v[-1].wall_s:.2f}s" for k, v in runs.items() if v),
               file=sys.stderr)
     sv, floor = median_of(runs["sv"]), median_of(runs["floor"])
@@ -384,6 +388,7 @@ def compare(args: argparse.Namespace, reg: RegistryProcess, work: Path) -> dict[
             print(f"  cosign per image: {rows[-1].wall_s:.2f}s", file=sys.stderr)
         rows.append(median_of(runs["one"]))
     rows.append(floor)
+    rows.append(median_of(runs["floor3"]))
     extra = startup_times(reg, refs, pub, work)
     targets = {
         "sigverify wall <= 1.5x floor": sv.wall_s <= 1.5 * floor.wall_s,
