@@ -186,3 +186,22 @@ def test_through_the_sigverify_command(test_sigstore: TestSigstore, tmp_path: Pa
     assert bad.returncode == 1 and "IDENTITY_MISMATCH" in bad.stderr
     usage = subprocess.run([*base, str(art)], capture_output=True, text=True, env=env, timeout=120, check=False)
     assert usage.returncode == 2
+
+
+def test_embedded_root_works_without_any_network(vectors: Path) -> None:
+    """`unshare -n`: no network namespace at all; the embedded production root still verifies."""
+    import shutil
+
+    from tests.fixtures.vectors import missing
+
+    unshare = shutil.which("unshare")
+    probe = subprocess.run([unshare or "unshare", "-n", "true"], capture_output=True, check=False) if unshare else None
+    if probe is None or probe.returncode != 0:
+        missing("`unshare -n` (util-linux, root)", "Run the tests as root on Linux with util-linux installed.")
+    suite = vectors / "sigstore-conformance/test/assets/bundle-verify"
+    proc = subprocess.run(
+        [str(unshare), "-n", sys.executable, "-m", "sigverify", "verify-blob", "--bundle",
+         str(suite / "happy-path-v0.3/bundle.sigstore.json"), "--certificate-identity-regexp", ".*",
+         "--certificate-oidc-issuer-regexp", ".*", "--offline", str(suite / "a.txt")],
+        capture_output=True, text=True, timeout=120, check=False, env=dict(os.environ, PYTHONPATH=str(REPO)))
+    assert proc.returncode == 0, proc.stderr
