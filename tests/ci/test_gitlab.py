@@ -19,7 +19,7 @@ from tests.fixtures.registry import RegistryServer
 XSD = REPO_ROOT / "tests" / "ci" / "schemas" / "jenkins-junit.xsd"
 
 
-def run_pipeline(project: Project, ci: dict, *jobs: str) -> subprocess.CompletedProcess[str]:
+def run_pipeline(project: Project, ci: dict, *jobs: str, commit: bool = True) -> subprocess.CompletedProcess[str]:
     """Write .gitlab-ci.yml (including the template by `include: local:`), commit, run the jobs."""
     root = project.root
     shutil.copy(REPO_ROOT / "gitlab-ci-template.yml", root / "gitlab-ci-template.yml")
@@ -27,8 +27,9 @@ def run_pipeline(project: Project, ci: dict, *jobs: str) -> subprocess.Completed
     git = ["git", "-c", "user.email=ci@example.invalid", "-c", "user.name=ci"]
     if not (root / ".git").exists():
         subprocess.run([*git, "init", "-q", "-b", "main"], cwd=root, check=True)
-    subprocess.run([*git, "add", "-A"], cwd=root, check=True)
-    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "ci"], cwd=root, check=True)
+    if commit:
+        subprocess.run([*git, "add", "-A"], cwd=root, check=True)
+        subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "ci"], cwd=root, check=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_"))}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"  # `sigverify` as in the image
     return subprocess.run(
@@ -88,3 +89,32 @@ def test_parallel_shards_and_merge(registry: RegistryServer, tmp_path: Path) -> 
     root = etree.parse(str(merged)).getroot()
     assert sorted(tc.get("name") for tc in root.iter("testcase")) == sorted([project.good, project.bad])
     assert root.get("failures") == "1"
+
+
+def test_component_with_inputs(registry: RegistryServer, tmp_path: Path) -> None:
+    """templates/sigverify.yml included as a CI/CD component of this project (gitlab-ci-local resolves a
+    component of the current remote and commit locally)."""
+    project = make_project(registry, tmp_path / "proj", images=())
+    root = project.root
+    (root / "templates").mkdir()
+    shutil.copy(REPO_ROOT / "templates" / "sigverify.yml", root / "templates" / "sigverify.yml")
+    git = ["git", "-c", "user.email=ci@example.invalid", "-c", "user.name=ci"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], cwd=root, check=True)
+    subprocess.run([*git, "remote", "add", "origin", "https://gitlab.example.invalid/grp/sigverify.git"], cwd=root)
+    shutil.copy(REPO_ROOT / "gitlab-ci-template.yml", root / "gitlab-ci-template.yml")
+    (root / ".gitlab-ci.yml").write_text("{}\n")
+    subprocess.run([*git, "add", "-A"], cwd=root, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "init"], cwd=root, check=True)
+    sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True).stdout.strip()
+    inputs = {"job-name": "verify-images", "images": f"{project.good} {project.bad}"}
+    ci = {
+        "include": [{"component": f"gitlab.example.invalid/grp/sigverify/sigverify@{sha}", "inputs": inputs}],
+        "stages": ["verify"],
+    }
+    # uncommitted .gitlab-ci.yml: HEAD stays the commit the component reference names, so it resolves locally
+    proc = run_pipeline(project, ci, "verify-images", commit=False)
+    assert proc.returncode != 0, proc.stdout + proc.stderr
+    assert "verify-images" in proc.stdout
+    root_el = etree.parse(str(artifact(project, "verify-images", "sigverify.xml"))).getroot()
+    failed = [tc.get("name") for tc in root_el.iter("testcase") if tc.find("failure") is not None]
+    assert failed == [project.bad]
