@@ -146,6 +146,10 @@ def _emit(result: RunResult, args: argparse.Namespace) -> None:
         from sigverify.report import markdown
 
         _write(args.summary, markdown.render(result))
+    if args.ci != "none":
+        from sigverify import ci
+
+        ci.begin(args.ci, os.environ, sys.stdout)  # registry-controlled text must not become workflow commands
     if not args.quiet:
         if args.format == "json":
             from sigverify.report import json as json_report
@@ -157,8 +161,6 @@ def _emit(result: RunResult, args: argparse.Namespace) -> None:
             sys.stdout.write(text.render(result, verbose=args.verbose))
         sys.stdout.flush()
     if args.ci != "none":
-        from sigverify import ci
-
         ci.publish(result, mode=args.ci, env=os.environ, out=sys.stdout)
 
 

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 from sigverify.models import ImageResult, Reason, RunResult, SignatureCheck, Verdict
+
+# Registry-controlled strings reach this report: terminal escape sequences and other control characters are
+# shown as \xNN so they cannot rewrite the log.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _clean(text: str) -> str:
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
 
 _MARK = {Verdict.PASS: "PASS ", Verdict.FAIL: "FAIL ", Verdict.WARN: "WARN ", Verdict.ERROR: "ERROR"}
 
@@ -58,13 +69,20 @@ def render(result: RunResult, *, verbose: bool = False) -> str:
         out.extend(_image_block(img, verbose))
         out.append("")
     s = result.summary
-    out.append(f"{s['total']} image(s): {s['pass']} passed, {s['fail']} failed, {s['warn']} warned, "
-               f"{s['error']} errors")
+    out.append(
+        f"{s['total']} image(s): {s['pass']} passed, {s['fail']} failed, {s['warn']} warned, {s['error']} errors"
+    )
     for note in result.notes:
         out.append(f"note: {note}")
     if result.exit_code == 0:
         out.append("result: PASS" + (" (with warnings)" if s["warn"] else ""))
     else:
-        out.append("result: FAIL" + (" (warnings count as failures: --fail-on-warn)"
-                                     if result.fail_on_warn and s["warn"] and not (s["fail"] or s["error"]) else ""))
-    return "\n".join(out) + "\n"
+        out.append(
+            "result: FAIL"
+            + (
+                " (warnings count as failures: --fail-on-warn)"
+                if result.fail_on_warn and s["warn"] and not (s["fail"] or s["error"])
+                else ""
+            )
+        )
+    return _clean("\n".join(out)) + "\n"
