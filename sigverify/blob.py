@@ -206,7 +206,7 @@ def verify_file(entry: BlobEntry, authorities: Sequence[Authority], trust: Trust
         elif auth.keyless is None:
             continue  # notation authorities do not apply to Sigstore-signed files
         if entry.bundle is not None:
-            no_tlog_ok = key is not None and auth.tlog == "ignore"
+            no_tlog_ok = auth.tlog == "ignore"
             out.append(verify_blob(blob, trust=trust, bundle=material, bundle_label=label, identity=auth.keyless,
                                    key=key, authority=auth.name, allow_no_tlog=no_tlog_ok))
         elif key is not None and auth.tlog == "ignore" and material is not None:
@@ -382,7 +382,7 @@ def run(args: argparse.Namespace) -> tuple[int, SignatureCheck | None, str]:
         except OSError as e:
             raise _UsageError(f"cannot read {args.file_or_digest}: {e.strerror}") from None
         check = verify_blob(blob, trust=trust, bundle=bundle, bundle_label=args.bundle, identity=identity, key=key,
-                            allow_no_tlog=bool(args.insecure_ignore_tlog and key is not None))
+                            allow_no_tlog=bool(args.insecure_ignore_tlog))
     except SigverifyError as e:
         # A broken key file or trusted root is a usage/configuration problem (exit 2), never a pass.
         return 2, None, f"error: {e.diagnostics()}"

@@ -367,12 +367,16 @@ def verify_bundle(
     For a message-signature bundle give ``artifact`` (bytes) or ``artifact_digest`` (SHA-256). DSSE bundles are
     verified over their envelope; the caller binds the statement to the artifact. ``key``: the bundle must be
     signed with exactly this public key (key-based authority); without it the bundle must carry a certificate.
-    ``allow_no_tlog`` (key authorities with ``tlog: ignore`` only): the key-signed bundle is checked on its
-    signature alone, its log entry (if any) not consulted (``cosign sign --key --tlog-upload=false``).
+    ``allow_no_tlog`` (authorities with ``tlog: ignore``): a key-signed bundle is checked on its signature alone,
+    its log entry (if any) not consulted (``cosign sign --key --tlog-upload=false``); a keyless bundle *without*
+    a log entry is accepted on a trusted RFC 3161 timestamp instead (a Sigstore instance without a log).
     Raises ``BundleFailure``; the identity is returned, not matched.
     """
     doc = parse_bundle_json(raw)
     vm = doc.get("verificationMaterial")
+    if not isinstance(vm, dict):
+        raise BundleFailure(Code.INVALID_PAYLOAD, "the bundle has no verificationMaterial object",
+                            expected="verificationMaterial: {...}", found=type(vm).__name__)
     has_key_material = isinstance(vm, dict) and "publicKey" in vm
     if key is None and has_key_material:
         raise BundleFailure(
@@ -406,6 +410,17 @@ def verify_bundle(
                     signer=f"key {key.fingerprint}")
             return _verify_key_bundle_without_log(doc, key, artifact=artifact, artifact_digest=artifact_digest)
         return _verify_key_bundle(raw, doc, trust, key, artifact=artifact, artifact_digest=artifact_digest)
+    entries = vm.get("tlogEntries") if isinstance(vm, dict) else None
+    if not entries:
+        if not allow_no_tlog:
+            raise BundleFailure(
+                Code.TLOG_INVALID,
+                "the keyless bundle has no transparency-log entry. Tip: for a Sigstore instance without a log "
+                "(e.g. GitHub's, for private-repository attestations) set `tlog: ignore` on the keyless authority: "
+                "a trusted RFC 3161 timestamp is then required instead.",
+                expected="verificationMaterial.tlogEntries with one entry", found="none",
+                signer=_unverified_signer(doc))
+        return _verify_timestamped_only(doc, trust, artifact=artifact, artifact_digest=artifact_digest)
     return _verify_cert_bundle(raw, doc, trust, artifact=artifact, artifact_digest=artifact_digest)
 
 
@@ -867,7 +882,7 @@ def load_certificate_pem(pem: str | bytes, what: str) -> Certificate:
 
 
 def verify_fulcio_certificate(cert: Certificate, when: _dt.datetime, trust: TrustStore,
-                              signer: str | None = None) -> None:
+                              signer: str | None = None, *, sct_optional_without_ct_logs: bool = False) -> None:
     """The steps sigstore-python runs for a bundle's certificate, for a certificate verified at time ``when``
     (the Rekor integrated time from a verified SET): (1) chain to a Fulcio CA of the trusted root, valid at
     ``when`` (and that CA's ``validFor``), (2) embedded SCT by a trusted CT log, (3) digitalSignature +
@@ -891,7 +906,8 @@ def verify_fulcio_certificate(cert: Certificate, when: _dt.datetime, trust: Trus
                             expected=f"a certificate issued by a CA in {trust.label}, valid at {when.isoformat()}",
                             signer=signer) from None
     try:
-        verify_sct(cert, chain, root.ct_keyring(KeyringPurpose.VERIFY))
+        if not (sct_optional_without_ct_logs and not root._inner.ctlogs):
+            verify_sct(cert, chain, root.ct_keyring(KeyringPurpose.VERIFY))
     except (SigstoreError, ValueError) as e:
         raise BundleFailure(Code.CERTIFICATE_INVALID, f"the certificate's SCT is invalid: {_first_line(e)}",
                             signer=signer) from None
@@ -1037,3 +1053,128 @@ def _verify_promise_only_v01(
                               key_fingerprint=None, payload_type=None, payload=None,
                               signing_times=(rb.integrated_at,), tlog=tlog)
     raise fail(Code.INVALID_PAYLOAD, "the bundle needs exactly one of dsseEnvelope, messageSignature")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Keyless bundles without a log entry, timestamped by a trusted TSA (opt-in: `tlog: ignore`). This is how
+# Sigstore instances without a transparency log sign (GitHub's, for private-repository artifact attestations).
+# ---------------------------------------------------------------------------------------------------------------
+
+MAX_TIMESTAMPS = 32
+
+
+def _verify_timestamped_only(
+    doc: Mapping[str, Any], trust: TrustStore, *, artifact: bytes | None, artifact_digest: bytes | None
+) -> VerifiedBundle:
+    """Steps: (1) the leaf certificate, (2) the signature bytes, (3) every RFC 3161 timestamp over them verified
+    with a TSA of the trusted root (at least one), (4) at each time: chain, CA window, SCT (when the trusted root
+    has CT logs), code signing, validity, (5) the signature (DSSE PAE or the artifact) with the certificate key."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from rfc3161_client import decode_timestamp_response
+
+    from sigverify.verifiers.fulcio import IdentityError, identity_of
+    from sigverify.verifiers.keys import b64decode_strict, load_der_public_key, verify_signature
+
+    signer = _unverified_signer(doc)
+
+    def fail(code: str, message: str, **kw: Any) -> BundleFailure:
+        return BundleFailure(code, message, signer=signer, **kw)
+
+    def b64(value: Any, what: str) -> bytes:
+        if not isinstance(value, str):
+            raise fail(Code.INVALID_PAYLOAD, f"{what} is not a base64 string")
+        try:
+            return b64decode_strict(value)
+        except ValueError:
+            raise fail(Code.INVALID_PAYLOAD, f"{what} is not valid base64") from None
+
+    if doc.get("mediaType") not in _KNOWN_MEDIA_TYPES:
+        raise fail(Code.UNSUPPORTED_FORMAT, "unsupported Sigstore bundle version",
+                   expected=" or ".join(_KNOWN_MEDIA_TYPES), found=repr(doc.get("mediaType")))
+    vm = doc["verificationMaterial"]
+    raw_cert = None
+    if isinstance(vm.get("certificate"), dict):
+        raw_cert = vm["certificate"].get("rawBytes")
+    elif isinstance(vm.get("x509CertificateChain"), dict):
+        certs = vm["x509CertificateChain"].get("certificates") or []
+        raw_cert = certs[0].get("rawBytes") if certs and isinstance(certs[0], dict) else None
+    if raw_cert is None:
+        raise fail(Code.CERTIFICATE_INVALID, "the bundle has no signing certificate")
+    try:
+        cert = x509.load_der_x509_certificate(b64(raw_cert, "certificate rawBytes"))
+    except ValueError as e:
+        raise fail(Code.CERTIFICATE_INVALID, f"the signing certificate does not parse: {e}") from None
+    env, msg = doc.get("dsseEnvelope"), doc.get("messageSignature")
+    if isinstance(env, dict) and msg is None:
+        payload_type = env.get("payloadType")
+        sigs = env.get("signatures")
+        if not isinstance(payload_type, str) or not isinstance(sigs, list) or len(sigs) != 1:
+            raise fail(Code.INVALID_PAYLOAD, "a bundle's DSSE envelope needs a payloadType and exactly one signature")
+        payload: bytes | None = b64(env.get("payload"), "dsseEnvelope.payload")
+        signature = b64(sigs[0].get("sig") if isinstance(sigs[0], dict) else None, "DSSE signature")
+    elif isinstance(msg, dict) and env is None:
+        payload_type, payload = None, None
+        signature = b64(msg.get("signature"), "messageSignature.signature")
+    else:
+        raise fail(Code.INVALID_PAYLOAD, "the bundle needs exactly one of dsseEnvelope, messageSignature")
+
+    tsd = vm.get("timestampVerificationData")
+    raw_ts = tsd.get("rfc3161Timestamps") if isinstance(tsd, dict) else None
+    if not isinstance(raw_ts, list) or not raw_ts:
+        raise fail(Code.TLOG_INVALID, "neither a transparency-log entry nor a signed timestamp: no trusted time",
+                   expected="verificationMaterial.timestampVerificationData.rfc3161Timestamps")
+    if len(raw_ts) > MAX_TIMESTAMPS:
+        raise fail(Code.TLOG_INVALID, "too many signed timestamps", expected=f"<= {MAX_TIMESTAMPS}",
+                   found=str(len(raw_ts)))
+    tokens = [b64(t.get("signedTimestamp") if isinstance(t, dict) else None, "signedTimestamp") for t in raw_ts]
+    if len(set(tokens)) != len(tokens):
+        raise fail(Code.TLOG_INVALID, "duplicate signed timestamps")
+    root = sigstore_trusted_root(trust)
+    if not root.get_timestamp_authorities():
+        raise fail(Code.TLOG_INVALID, "the bundle relies on signed timestamps, but the trusted root has no TSA",
+                   expected=f"timestampAuthorities in {trust.label}")
+    verifier = _make_verifier(root)
+    times: list[_dt.datetime] = []
+    for token in tokens:
+        try:
+            result = verifier._verify_signed_timestamp(decode_timestamp_response(token), signature)
+        except ValueError as e:
+            raise fail(Code.TLOG_INVALID, f"invalid signed timestamp: {e}") from None
+        if result is not None:
+            times.append(result.time)
+    if not times:
+        raise fail(Code.TLOG_INVALID, "no signed timestamp verifies with a TSA of the trusted root",
+                   expected=f"a timestamp by a TSA in {trust.label}, valid at its time")
+    for when in times:
+        verify_fulcio_certificate(cert, when, trust, signer=signer, sct_optional_without_ct_logs=True)
+    try:
+        identity = identity_of(cert)
+    except IdentityError as e:
+        raise fail(Code.CERTIFICATE_INVALID, f"unreadable certificate identity: {e}") from None
+    key = load_der_public_key(
+        cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo),
+        "certificate")
+    tlog = {"tlog": "none (signed timestamps only; tlog: ignore)"}
+    if payload is not None:
+        assert payload_type is not None
+        t = payload_type.encode()
+        pae = b"DSSEv1 %d %s %d %s" % (len(t), t, len(payload), payload)
+        if verify_signature(key, signature, pae) is None:
+            raise fail(Code.INVALID_SIGNATURE, "the DSSE signature does not verify with the certificate's key")
+        return VerifiedBundle(media_type=str(doc["mediaType"]), content="dsse", certificate=cert, identity=identity,
+                              key_fingerprint=None, payload_type=payload_type, payload=payload,
+                              signing_times=tuple(times), tlog=tlog)
+    digest = hashlib.sha256(artifact).digest() if artifact is not None else artifact_digest
+    if digest is None:
+        raise fail(Code.UNSUPPORTED_FORMAT, "a message-signature bundle signs a file, not this image")
+    md = msg.get("messageDigest") if isinstance(msg, dict) else None
+    if isinstance(md, dict) and b64(md.get("digest"), "messageDigest.digest") != digest:
+        raise fail(Code.DIGEST_MISMATCH, "the bundle's message digest is not the artifact's", expected=digest.hex())
+    ok = (verify_signature(key, signature, artifact) is not None if artifact is not None
+          else _verify_prehashed(key, signature, digest))
+    if not ok:
+        raise fail(Code.INVALID_SIGNATURE, "the signature does not verify over the artifact")
+    return VerifiedBundle(media_type=str(doc["mediaType"]), content="message_signature", certificate=cert,
+                          identity=identity, key_fingerprint=None, payload_type=None, payload=None,
+                          signing_times=tuple(times), tlog=tlog)

@@ -51,8 +51,11 @@ def _trust(vectors: Path, which: str | None, tmp_path: Path) -> TrustStore:
     if which == "staging":
         return TrustStore(str(vectors / STAGING))
     config = json.loads((vectors / SP / "tsa" / "trust_config.json").read_text())
-    path = tmp_path / "tsa_trusted_root.json"
-    path.write_text(json.dumps(config["trustedRoot"]))
+    root = config["trustedRoot"]
+    if which == "tsa-ca":  # the test TSA whose validity covers the bundle's timestamps (sigstore-python's ca.json)
+        root["timestampAuthorities"] = [json.loads((vectors / SP / "tsa" / "ca.json").read_text())]
+    path = tmp_path / f"{which}_trusted_root.json"
+    path.write_text(json.dumps(root))
     return TrustStore(str(path))
 
 
@@ -256,3 +259,31 @@ def test_b3_blob_subject_is_not_a_file(vectors: Path) -> None:
     blob = BlobInput(label="x", sha256=bytes(32))
     check = verify_blob(blob, trust=trust, bundle=content, identity=ANY)
     assert not check.ok and check.reason is not None and check.reason.code == Code.DIGEST_MISMATCH
+
+
+def test_keyless_bundle_with_timestamps_only(vectors: Path, tmp_path: Path) -> None:
+    """A keyless bundle without a log entry (how log-less Sigstore instances such as GitHub's sign): accepted on
+    a trusted RFC 3161 timestamp only when the authority says `tlog: ignore` (sigstore-python tsa/ vector with its
+    log entry removed)."""
+    doc = json.loads((vectors / SP / "tsa/bundle.txt.sigstore").read_bytes())
+    doc["verificationMaterial"]["tlogEntries"] = []
+    bundle = json.dumps(doc).encode()
+    blob = read_blob_input(str(vectors / SP / "tsa/bundle.txt"))
+    tsa_root = _trust(vectors, "tsa-ca", tmp_path)
+    strict = verify_blob(blob, trust=tsa_root, bundle=bundle, identity=ANY)
+    assert not strict.ok and strict.reason is not None and strict.reason.code == Code.TLOG_INVALID
+    assert "tlog: ignore" in strict.reason.message
+    ok = verify_blob(blob, trust=tsa_root, bundle=bundle, identity=ANY, allow_no_tlog=True)
+    assert ok.ok, ok.reason
+    assert ok.details["tlog"] == {"tlog": "none (signed timestamps only; tlog: ignore)"}
+    assert ok.details["signing_times"] == ["2024-10-31T10:23:39+00:00"]  # the one by the trusted TSA
+    for root in ("staging", "tsa"):  # no such TSA / the TSA's validFor starts after the timestamps
+        no_tsa = verify_blob(blob, trust=_trust(vectors, root, tmp_path), bundle=bundle, identity=ANY,
+                             allow_no_tlog=True)
+        assert not no_tsa.ok and no_tsa.reason is not None and no_tsa.reason.code == Code.TLOG_INVALID
+    other = read_blob_input(str(vectors / SP / "a.txt"))
+    wrong_file = verify_blob(other, trust=tsa_root, bundle=bundle, identity=ANY, allow_no_tlog=True)
+    assert not wrong_file.ok and wrong_file.reason is not None
+    del doc["verificationMaterial"]["timestampVerificationData"]
+    no_time = verify_blob(blob, trust=tsa_root, bundle=json.dumps(doc).encode(), identity=ANY, allow_no_tlog=True)
+    assert not no_time.ok and no_time.reason is not None and no_time.reason.code == Code.TLOG_INVALID
