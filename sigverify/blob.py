@@ -257,7 +257,8 @@ def build_parser(prog: str = "sigverify verify-blob") -> argparse.ArgumentParser
                    "--insecure-ignore-tlog; keyless detached signatures need a bundle)")
     p.add_argument("--certificate", metavar="FILE", help="detached certificate: not verifiable offline, use --bundle")
     p.add_argument("--insecure-ignore-tlog", action="store_true",
-                   help="accept a key signature without a transparency-log proof (--signature with --key)")
+                   help="do not require a transparency-log proof: key signatures/bundles are checked on the "
+                   "signature alone; keyless bundles without a log entry need a trusted RFC 3161 timestamp")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("file_or_digest", metavar="FILE_OR_DIGEST")
     return p
