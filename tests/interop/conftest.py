@@ -62,6 +62,28 @@ def keys(cosign_v2: Cosign, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     return out
 
 
+@pytest.fixture(scope="session")
+def imported_keys(cosign_v2: Cosign, tmp_path_factory: pytest.TempPathFactory) -> dict[str, KeyPair]:
+    """RSA-2048, ECDSA P-384 and Ed25519 keys made by `cryptography`, imported with `cosign import-key-pair`."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+    d = tmp_path_factory.mktemp("imported-keys")
+    made: dict[str, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey] = {
+        "rsa2048": rsa.generate_private_key(65537, 2048),
+        "p384": ec.generate_private_key(ec.SECP384R1()),
+        "ed25519": ed25519.Ed25519PrivateKey.generate(),
+    }
+    out = {}
+    for name, key in made.items():
+        pem = d / f"{name}.pem"
+        pem.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+        priv, pub = cosign_v2.import_key_pair(d, pem, name)
+        out[name] = KeyPair(priv, pub)
+    return out
+
+
 @pytest.fixture
 def notation_tool(notation_bin: str, tmp_path: Path) -> Notation:
     """notation with its own config dir per test (keys and trust store do not leak between tests)."""

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from tests.interop.conftest import KeyPair, Target
-from tests.interop.oci import sig_tag
+from tests.interop.oci import sha256, sig_tag
 from tests.interop.tools import (
     Cosign,
     Run,
@@ -47,6 +47,11 @@ NEEDS: dict[str, str | None] = {
     "classic-index-signed-at-index": None,
     "classic-index-child-unsigned": None,
     "unsigned": None,
+    "classic-key-types": None,
+    "classic-index-recursive": None,
+    "cosign3-bundle-key-types": None,
+    "cosign3-bundle-moved": None,
+    "cosign3-bundle-index-signed-at-index": None,
     "cosign3-bundle-referrers-api": None,
     "cosign3-bundle-tag-fallback": None,
     "cosign3-bundle-wrong-key": None,
@@ -70,6 +75,10 @@ STRICTER: dict[str, str] = {
 
 # Cases where sigverify deliberately accepts what the tool rejects: case -> why (README text in the report).
 DIFFERS: dict[str, str] = {
+    "differs-cosign-cannot-verify-its-ed25519": (
+        "cosign (v2.6.3, v3.0.6) signs with an imported Ed25519 key using Ed25519ph but verifies pure Ed25519, so "
+        "`cosign verify --key` rejects its own signature; sigverify verifies the Ed25519ph signature and accepts it"
+    ),
     "differs-mixed-formats-cosign-reads-bundles-only": (
         "an image with a classic `.sig` signature and a v3 bundle: cosign (v2.6 and v3) verifies only the bundles "
         "once any exist, so the classic signature's key fails; sigverify checks both formats and accepts any valid "
@@ -275,6 +284,54 @@ def test_unsigned(tmp_path: Path, on_any: Target, cosign_v2: Cosign, cosign_v3: 
            {"NO_SIGNATURE"}, why="nothing stored for the digest")
 
 
+# Imported key types: (extra `cosign verify` flags that make cosign accept its own signature, or None when no flag
+# does). cosign signs P-384 with SHA-384 but verifies with SHA-256 unless told; it signs Ed25519 keys with
+# Ed25519ph and verifies pure Ed25519, so it cannot verify its own Ed25519 signatures (v2.6.3 and v3.0.6).
+KEY_TYPES: dict[str, tuple[str, ...] | None] = {
+    "rsa2048": (),
+    "p384": ("--signature-digest-algorithm=sha384",),
+    "ed25519": None,
+}
+
+
+def _key_type_case(tmp_path: Path, t: Target, cosign: Cosign, k: KeyPair, kind: str, bundle: bool) -> None:
+    digest = t.pusher.random_image(t.repo, "v1")
+    cosign.sign(t.ref(digest), k.private, bundle=bundle)
+    flags = KEY_TYPES[kind]
+    if flags is None:
+        tool_rejects(cosign.verify(t.ref("v1"), k.public))  # observed: cosign rejects its own Ed25519 signature
+        why = DIFFERS["differs-cosign-cannot-verify-its-ed25519"]
+    else:
+        tool_ok(cosign.verify(t.ref("v1"), k.public, extra=flags))
+        why = f"cosign verify {' '.join(flags)} accepts the {kind} signature"
+    expect(verify_sv(tmp_path, t, t.ref("v1"), [key_authority(kind, k.public)]), "pass", why=why)
+
+
+@case("classic-key-types")
+@pytest.mark.parametrize("kind", list(KEY_TYPES))
+def test_classic_key_types(tmp_path: Path, on_fallback: Target, cosign_v2: Cosign,
+                           imported_keys: dict[str, KeyPair], keys: dict[str, KeyPair], kind: str) -> None:
+    """Keys imported with `cosign import-key-pair`: each verifies, and is not confused with another key."""
+    t = on_fallback
+    _key_type_case(tmp_path, t, cosign_v2, imported_keys[kind], kind, bundle=False)
+    tool_rejects(cosign_v2.verify(t.ref("v1"), keys["a"].public), *NO_MATCH)
+    expect(verify_sv(tmp_path, t, t.ref("v1"), [key_authority("a", keys["a"].public)]), "fail",
+           why=f"signed by the {kind} key, policy has another key")
+
+
+@case("classic-index-recursive")
+def test_classic_index_recursive(tmp_path: Path, on_fallback: Target, cosign_v2: Cosign,
+                                 keys: dict[str, KeyPair]) -> None:
+    """`cosign sign --recursive` signs the index and every child: a child by digest verifies too."""
+    t = on_fallback
+    index, children = t.pusher.random_index(t.repo, "multi")
+    cosign_v2.sign(t.ref(index), keys["a"].private, extra=("--recursive",))
+    for ref in (t.ref("multi"), *(t.ref(c) for c in children)):
+        tool_ok(cosign_v2.verify(ref, keys["a"].public))
+        expect(verify_sv(tmp_path, t, ref, [key_authority("a", keys["a"].public)]), "pass",
+               why="signed recursively")
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # cosign v3 bundles (OCI referrers API, or the sha256-<hex> referrers tag on registries without it)
 # ---------------------------------------------------------------------------------------------------------------
@@ -337,6 +394,49 @@ def test_cosign3_bundle_annotations_mismatch(tmp_path: Path, on_referrers: Targe
     tool_rejects(cosign_v3.verify(t.ref("v1"), keys["a"].public, {"env": "prod"}))
     expect(verify_sv(tmp_path, t, t.ref("v1"), [key_authority("a", keys["a"].public, {"env": "prod"})]), "fail",
            why="bundle signed with -a env=dev, policy wants env=prod")
+
+
+@case("cosign3-bundle-key-types")
+@pytest.mark.parametrize("kind", list(KEY_TYPES))
+def test_cosign3_bundle_key_types(tmp_path: Path, on_referrers: Target, cosign_v3: Cosign,
+                                  imported_keys: dict[str, KeyPair], kind: str) -> None:
+    _key_type_case(tmp_path, on_referrers, cosign_v3, imported_keys[kind], kind, bundle=True)
+
+
+@case("cosign3-bundle-moved")
+def test_cosign3_bundle_moved(tmp_path: Path, on_referrers: Target, cosign_v3: Cosign,
+                              keys: dict[str, KeyPair]) -> None:
+    """A's bundle referrer re-pushed with B as its subject: the bundle still signs A's digest, B is not signed."""
+    t = on_referrers
+    a = t.pusher.random_image(t.repo, "a")
+    b = t.pusher.random_image(t.repo, "b")
+    cosign_v3.sign(t.ref(a), keys["a"].private)
+    (ref_a,) = referrers(t, a)
+    raw, media_type = t.pusher.get_manifest(t.repo, ref_a["digest"])
+    moved = json.loads(raw)
+    raw_b, mt_b = t.pusher.get_manifest(t.repo, b)
+    moved["subject"] = {"mediaType": mt_b, "digest": b, "size": len(raw_b)}
+    body = json.dumps(moved, separators=(",", ":")).encode()
+    t.pusher.manifest(t.repo, sha256(body), body, media_type)
+    assert referrers(t, b), "the moved bundle is listed for B"
+    tool_ok(cosign_v3.verify(t.ref("a"), keys["a"].public))
+    tool_rejects(cosign_v3.verify(t.ref("b"), keys["a"].public))
+    expect(verify_sv(tmp_path, t, t.ref("b"), [key_authority("a", keys["a"].public)]), "fail",
+           {"DIGEST_MISMATCH", "NO_MATCHING_SIGNATURE"}, why="the bundle signs another digest")
+
+
+@case("cosign3-bundle-index-signed-at-index")
+def test_cosign3_bundle_index_signed_at_index(tmp_path: Path, on_referrers: Target, cosign_v3: Cosign,
+                                              keys: dict[str, KeyPair]) -> None:
+    t = on_referrers
+    index, children = t.pusher.random_index(t.repo, "multi")
+    cosign_v3.sign(t.ref(index), keys["a"].private)
+    tool_ok(cosign_v3.verify(t.ref("multi"), keys["a"].public))
+    expect(verify_sv(tmp_path, t, t.ref("multi"), [key_authority("a", keys["a"].public)]), "pass",
+           why="the index digest is signed (bundle)")
+    tool_rejects(cosign_v3.verify(t.ref(children[0]), keys["a"].public))
+    expect(verify_sv(tmp_path, t, t.ref(children[0]), [key_authority("a", keys["a"].public)]), "fail",
+           why="only the index is signed, not its children")
 
 
 @case("differs-mixed-formats-cosign-reads-bundles-only")

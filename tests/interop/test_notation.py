@@ -22,6 +22,7 @@ NEEDS: dict[str, str | None] = {
     "notation-cose-tag-fallback": None,
     "notation-untrusted-certificate": None,
     "notation-unsigned": None,
+    "notation-user-metadata": None,
 }
 
 
@@ -30,15 +31,19 @@ def _xfail(name: str) -> list[pytest.MarkDecorator]:
     return [] if need is None else [pytest.mark.xfail(strict=True, raises=SigverifyDisagrees, reason=need)]
 
 
-def notation_authority(name: str, cert: Path) -> dict[str, Any]:
-    return {"name": name, "notation": {"trust_store": str(cert), "trusted_identities": ["*"], "level": "strict"}}
+def notation_authority(name: str, cert: Path, metadata: dict[str, str] | None = None) -> dict[str, Any]:
+    n: dict[str, Any] = {"trust_store": str(cert), "trusted_identities": ["*"], "level": "strict"}
+    if metadata:
+        n["metadata"] = metadata
+    return {"name": name, "notation": n}
 
 
-def _sign(n: Notation, t: Target, fmt: str, via_referrers_api: bool) -> tuple[str, Path]:
+def _sign(n: Notation, t: Target, fmt: str, via_referrers_api: bool, *more: str) -> tuple[str, Path]:
     digest = t.pusher.random_image(t.repo, "v1")
     cert = n.generate_test_cert("interop")
     n.trust_policy("interop")
     extra = ["--force-referrers-tag=false"] if via_referrers_api else []
+    extra += more
     run([n.binary, "sign", "--insecure-registry", "--key", "interop", "--signature-format", fmt, *extra,
          t.ref(digest)], n.env, check=True)
     return digest, cert
@@ -96,3 +101,22 @@ def test_notation_unsigned(tmp_path: Path, on_referrers: Target, notation_tool: 
     assert r.code != 0, f"notation verify accepted an unsigned image:\n{r.describe()}"
     cfg = write_config(tmp_path / "sv.yaml", [t.ref("v1")], t.host, [notation_authority("n", cert)])
     expect(sigverify(cfg), "fail", {"NO_SIGNATURE"}, why="nothing stored for the digest")
+
+
+@pytest.mark.parametrize("name", [pytest.param("notation-user-metadata", marks=_xfail("notation-user-metadata"))])
+@pytest.mark.parametrize("fmt", ["jws", "cose"])
+def test_notation_user_metadata(tmp_path: Path, on_referrers: Target, notation_tool: Notation, fmt: str,
+                                name: str) -> None:
+    """`notation sign -m buildId=123`: required metadata that matches passes, other metadata fails, in both."""
+    n, t = notation_tool, on_referrers
+    digest, cert = _sign(n, t, fmt, True, "--user-metadata", "buildId=123")
+    ok = run([n.binary, "verify", "--insecure-registry", "--user-metadata", "buildId=123", t.ref(digest)], n.env)
+    assert ok.code == 0, ok.describe()
+    bad = run([n.binary, "verify", "--insecure-registry", "--user-metadata", "buildId=999", t.ref(digest)], n.env)
+    assert bad.code != 0, bad.describe()
+    auth = notation_authority("n", cert, {"buildId": "123"})
+    expect(sigverify(write_config(tmp_path / "ok.yaml", [t.ref("v1")], t.host, [auth])), "pass",
+           why="the signed metadata has buildId=123")
+    auth = notation_authority("n", cert, {"buildId": "999"})
+    cfg = write_config(tmp_path / "bad.yaml", [t.ref("v1")], t.host, [auth])
+    expect(sigverify(cfg), "fail", why="the signed metadata has buildId=123, policy wants 999")

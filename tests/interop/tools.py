@@ -76,6 +76,16 @@ class Cosign:
             raise AssertionError(f"cosign generate-key-pair failed: {p.stderr}")
         return workdir / f"{name}.key", workdir / f"{name}.pub"
 
+    def import_key_pair(self, workdir: Path, pem: Path, name: str) -> tuple[Path, Path]:
+        p = subprocess.run(
+            [self.binary, "import-key-pair", "--key", str(pem), "--output-key-prefix", name],
+            env=self.env, cwd=workdir, capture_output=True, text=True, timeout=TOOL_TIMEOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        if p.returncode != 0:
+            raise AssertionError(f"cosign import-key-pair failed: {p.stderr}")
+        return workdir / f"{name}.key", workdir / f"{name}.pub"
+
     def _sign_flags(self, bundle: bool) -> list[str]:
         flags = ["--yes", "--tlog-upload=false", "--allow-insecure-registry", "--allow-http-registry"]
         if self.major >= 3:
@@ -100,8 +110,9 @@ class Cosign:
                 *self._sign_flags(bundle), ref]
         return run(argv, self.env, check=True)
 
-    def verify(self, ref: str, key: Path, annotations: dict[str, str] | None = None) -> Run:
-        argv = [self.binary, "verify", "--key", str(key), *self._verify_flags()]
+    def verify(self, ref: str, key: Path, annotations: dict[str, str] | None = None,
+               extra: tuple[str, ...] = ()) -> Run:
+        argv = [self.binary, "verify", "--key", str(key), *self._verify_flags(), *extra]
         for k, v in (annotations or {}).items():
             argv += ["-a", f"{k}={v}"]
         return run([*argv, ref], self.env)
