@@ -337,6 +337,8 @@ def meta(args: argparse.Namespace, cosign: str | None) -> dict[str, Any]:
     return {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": "python bench/run.py " + " ".join(sys.argv[1:]),
+        "sigverify_commit": subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+                                           capture_output=True, text=True).stdout.strip() or None,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                     "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()]},
         "registry": "Debian docker-registry (distribution 2.8), plain HTTP on loopback, no auth, filesystem storage",
