@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from sigverify import __version__
 from sigverify.discovery import REFERRER_FORMATS, TAG_FORMATS, Discovery, discover
-from sigverify.errors import RegistryError, SigverifyError
+from sigverify.errors import ConfigError, RegistryError, SigverifyError
 from sigverify.evaluate import describe_authority, evaluate_policy, image_verdict
 from sigverify.models import (
     Candidate,
@@ -82,6 +82,8 @@ def _check(candidate: Candidate, authority: Authority, ctx: VerifyContext) -> Si
         raise AssertionError("no verifier")
     try:
         return verifier.verify(candidate, authority, ctx)
+    except ConfigError:
+        raise  # broken trust material decides nothing: the whole image is an error, said as such
     except Exception as exc:  # a verifier bug must never become a pass
         return SignatureCheck(
             format=candidate.format, storage=candidate.storage, layer_digest=candidate.layer.digest,
@@ -131,8 +133,9 @@ def verify_image(target: Target, config: Config, registries: Registries, trust: 
     try:
         return _verify_image(target, config, registries, trust, options, started)
     except SigverifyError as exc:
-        verdict = Verdict.ERROR if exc.code in {Code.AUTH_ERROR, Code.NOT_FOUND, Code.RATE_LIMITED,
-                                                Code.REGISTRY_ERROR, Code.INSECURE_REFUSED} else Verdict.FAIL
+        verdict = Verdict.ERROR if isinstance(exc, ConfigError) or exc.code in {
+            Code.AUTH_ERROR, Code.NOT_FOUND, Code.RATE_LIMITED, Code.REGISTRY_ERROR, Code.INSECURE_REFUSED,
+        } else Verdict.FAIL
         return _result(target, verdict, started,
                        reasons=[Reason(exc.code, exc.message, exc.expected, exc.found)])
     except Exception as exc:  # fail closed: an internal error is an error verdict, and exit code 3
