@@ -210,12 +210,28 @@ def shard(targets: Sequence[Target], spec: str | None) -> list[Target]:
     return [t for k, t in enumerate(targets) if k % total == index - 1]
 
 
+def _prewarm(config: Config) -> None:
+    """Keyless policies need sigstore-python (about a second of imports): start importing it in the background
+    while the first registry requests are in flight. Import locks make this safe; a failure shows up later."""
+    if any(a.kind == "keyless" for p in config.policies for a in p.authorities):
+        import contextlib
+        import importlib
+        import threading
+
+        def _load() -> None:
+            with contextlib.suppress(Exception):  # the verifier imports it again and reports the error
+                importlib.import_module("sigverify.verifiers.sigstore_core")
+
+        threading.Thread(target=_load, name="sigverify-prewarm", daemon=True).start()
+
+
 def run(config: Config, targets: Sequence[Target], options: GateOptions, *,
         registries: Registries | None = None, trust: TrustStore | None = None) -> RunResult:
     """Verify every target (bounded concurrency); results keep the input order."""
     from sigverify.registry import Registries as _Registries
     from sigverify.trust import TrustStore as _TrustStore
 
+    _prewarm(config)
     own_registries = registries is None
     regs = registries or _Registries(config.registries, pool_size=max(options.concurrency, 4))
     trust_store = trust or _TrustStore(config.trust_root, offline=options.offline)
