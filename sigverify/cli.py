@@ -208,7 +208,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         raise ConfigError("--offline contradicts `trust_root: tuf` (a TUF refresh needs the network)",
                           tip="Use trust_root: embedded or a trusted_root.json file for offline runs.")
     targets = _targets(config)
-    if not targets:
+    if not targets and not config.files:
         raise ConfigError("no images to verify: the config lists none and none were given",
                           tip="Add `images:` to the config, pass --images FILE, or name images as arguments.")
     selected = shard(targets, args.shard)

@@ -24,7 +24,7 @@ from sigverify.models import (
     SignatureCheck,
     Verdict,
 )
-from sigverify.policy.model import Authority, Config, Policy
+from sigverify.policy.model import Authority, BlobEntry, Config, Policy
 from sigverify.verifiers import FORMATS_FOR_KIND, applicable, verifier_for
 from sigverify.verifiers.base import VerifyContext
 
@@ -202,6 +202,50 @@ def _verify_image(target: Target, config: Config, registries: Registries, trust:
     return _result(target, verdict, started, digest=digest, policies=results, reasons=reasons, signatures=checks)
 
 
+def verify_file(entry: BlobEntry, config: Config, trust: TrustStore) -> ImageResult:
+    """One ``files:`` entry (a release binary, tarball or SBOM signed with Sigstore): the same policy rules as
+    images, reported as ``file:<path>``. Never raises."""
+    started = time.perf_counter()
+    target = Target(ref=ImageRef("file", entry.path, original=entry.path), written=f"file:{entry.path}",
+                    file=entry.location.file if entry.location else None,
+                    line=entry.location.line if entry.location else None)
+    if entry.policy is not None:
+        policies = [p for p in config.policies if p.name == entry.policy]
+    else:
+        policies = list(config.policies) if len(config.policies) == 1 else []
+    if not policies:
+        return _result(target, Verdict.FAIL, started, reasons=[Reason(
+            Code.NO_POLICY, f"no policy applies to file {entry.path}",
+            expected="`policy: <name>` on the files entry (or exactly one policy in the config)",
+            found=f"{len(config.policies)} policies")])
+    try:
+        from sigverify.blob import read_blob_input
+        from sigverify.blob import verify_file as _verify
+
+        digest = "sha256:" + read_blob_input(entry.path).sha256.hex()
+        results = []
+        all_checks: list[SignatureCheck] = []
+        for policy in policies:
+            checks = _verify(entry, policy.authorities, trust)
+            all_checks.extend(checks)
+            by_authority: dict[str, list[SignatureCheck]] = {}
+            for check in checks:
+                by_authority.setdefault(check.authority, []).append(check)
+            results.append(evaluate_policy(policy, by_authority, [], looked_in=[entry.bundle or entry.signature
+                                                                               or "(no signature given)"]))
+    except OSError as exc:
+        return _result(target, Verdict.FAIL, started, reasons=[Reason(
+            Code.NOT_FOUND, f"cannot read {entry.path}: {exc.strerror}")])
+    except Exception as exc:  # fail closed
+        return _result(target, Verdict.ERROR, started,
+                       reasons=[Reason(Code.INTERNAL_ERROR, f"internal error: {type(exc).__name__}: {exc}")])
+    reasons = [r for pr in results for r in pr.reasons] + [w for pr in results for w in pr.warnings]
+    return ImageResult(reference=target.written, resolved=entry.path, digest=digest, verdict=image_verdict(results),
+                       policies=tuple(results), reasons=tuple(reasons), signatures=tuple(all_checks),
+                       source_file=target.file, source_line=target.line,
+                       duration_ms=(time.perf_counter() - started) * 1000)
+
+
 def shard(targets: Sequence[Target], spec: str | None) -> list[Target]:
     """``I/N``: the I-th of N deterministic, balanced slices (round robin over the de-duplicated list order)."""
     if not spec:
@@ -242,6 +286,8 @@ def run(config: Config, targets: Sequence[Target], options: GateOptions, *,
             with ThreadPoolExecutor(max_workers=min(options.concurrency, len(targets)),
                                     thread_name_prefix="sigverify") as pool:
                 images = list(pool.map(lambda t: verify_image(t, config, regs, trust_store, options), targets))
+        if options.shard is None or options.shard.startswith("1/"):  # files are verified once, by the first shard
+            images.extend(verify_file(entry, config, trust_store) for entry in config.files)
     finally:
         if own_registries:
             regs.close()
