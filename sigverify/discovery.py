@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sigverify.errors import NotFoundError, RegistryError
 from sigverify.models import Candidate, Code, Descriptor, Format, ImageRef, Reason
-from sigverify.reference import DIGEST_RE, signature_tag
+from sigverify.reference import signature_tag
 from sigverify.registry.base import MAX_LAYERS, MAX_REFERRERS, Source
+from sigverify.registry.content import parse_descriptor, parse_manifest
 
 SIMPLESIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
 DSSE_ENVELOPE = "application/vnd.dsse.envelope.v1+json"
@@ -42,38 +42,6 @@ def _problem(err: RegistryError, what: str) -> Reason:
     return Reason(code=err.code, message=f"{what}: {err.message}", expected=err.expected, found=err.found)
 
 
-def _parse_manifest(raw: bytes, where: str) -> dict[str, Any]:
-    try:
-        doc = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise RegistryError(f"{where} is not valid JSON ({exc})", code=Code.UNSUPPORTED_FORMAT) from exc
-    if not isinstance(doc, dict):
-        raise RegistryError(f"{where} is not a JSON object", code=Code.UNSUPPORTED_FORMAT)
-    return doc
-
-
-def _descriptor(obj: Any, where: str) -> Descriptor:
-    """Validate an untrusted descriptor: exact types, a digest we can verify, a non-negative size."""
-    if not isinstance(obj, dict):
-        raise RegistryError(f"{where}: descriptor is not an object", code=Code.UNSUPPORTED_FORMAT)
-    media_type, digest, size = obj.get("mediaType"), obj.get("digest"), obj.get("size")
-    annotations = obj.get("annotations") or {}
-    artifact_type = obj.get("artifactType")
-    if not isinstance(media_type, str) or not isinstance(digest, str) or not DIGEST_RE.fullmatch(digest):
-        raise RegistryError(f"{where}: descriptor without a valid mediaType/digest", code=Code.UNSUPPORTED_FORMAT,
-                            found=json.dumps(obj)[:200])
-    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-        raise RegistryError(f"{where}: descriptor with an invalid size", code=Code.UNSUPPORTED_FORMAT,
-                            found=repr(size))
-    if not isinstance(annotations, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in annotations.items()
-    ):
-        raise RegistryError(f"{where}: annotations must map strings to strings", code=Code.UNSUPPORTED_FORMAT)
-    if artifact_type is not None and not isinstance(artifact_type, str):
-        raise RegistryError(f"{where}: artifactType must be a string", code=Code.UNSUPPORTED_FORMAT)
-    return Descriptor(media_type, digest, size, dict(annotations), artifact_type)
-
-
 def _layers(doc: dict[str, Any], where: str) -> list[Descriptor]:
     layers = doc.get("layers")
     if not isinstance(layers, list):
@@ -81,7 +49,7 @@ def _layers(doc: dict[str, Any], where: str) -> list[Descriptor]:
     if len(layers) > MAX_LAYERS:
         raise RegistryError(f"{where} has {len(layers)} layers", code=Code.SIZE_LIMIT,
                             expected=f"at most {MAX_LAYERS}", found=str(len(layers)))
-    return [_descriptor(layer, f"{where} layer {i}") for i, layer in enumerate(layers)]
+    return [parse_descriptor(layer, f"{where} layer {i}") for i, layer in enumerate(layers)]
 
 
 def _from_tag(source: Source, ref: ImageRef, digest: str, fmt: str) -> Discovery:
@@ -97,7 +65,7 @@ def _from_tag(source: Source, ref: ImageRef, digest: str, fmt: str) -> Discovery
         return found
     storage = f"tag {tag}"
     try:
-        layers = _layers(_parse_manifest(manifest.raw, f"signature manifest {tag}"), f"signature manifest {tag}")
+        layers = _layers(parse_manifest(manifest.raw, None, f"signature manifest {tag}"), f"signature manifest {tag}")
     except RegistryError as err:
         found.problems.append(_problem(err, storage))
         return found
@@ -139,10 +107,10 @@ def _from_referrers(source: Source, ref: ImageRef, digest: str, formats: Iterabl
         where = f"referrer {entry.digest}"
         try:
             manifest = source.get_manifest(ref, entry.digest)
-            doc = _parse_manifest(manifest.raw, where)
+            doc = parse_manifest(manifest.raw, None, where)
             subject = doc.get("subject")
             # The referrers list (above all the tag fallback) is unsigned: keep only what points at us.
-            if subject is None or _descriptor(subject, f"{where} subject").digest != digest:
+            if subject is None or parse_descriptor(subject, f"{where} subject").digest != digest:
                 found.skipped += 1
                 continue
             layers = _layers(doc, where)
