@@ -18,8 +18,7 @@ import base64
 import hashlib
 from typing import TYPE_CHECKING, Any
 
-from sigverify.errors import ConfigError
-from sigverify.models import Candidate, Code, Reason, SignatureCheck
+from sigverify.models import Candidate, Code, SignatureCheck
 
 if TYPE_CHECKING:
     from sigverify.policy.model import Authority
@@ -76,34 +75,11 @@ class AttestationVerifier:
     """The Verifier for (cosign-attestation, key | keyless)."""
 
     def verify(self, candidate: Candidate, authority: Authority, ctx: VerifyContext) -> SignatureCheck:
-        from sigverify.verifiers.cosign_keyless import _Fail
+        from sigverify.verifiers.cosign_keyless import run_checked
 
         details: dict[str, Any] = {"kind": "attestation"}
-
-        def result(ok: bool, reason: Reason | None = None) -> SignatureCheck:
-            signer = details.pop("signer", None)
-            return SignatureCheck(
-                format=candidate.format,
-                storage=candidate.storage,
-                layer_digest=candidate.layer.digest,
-                authority=authority.name,
-                ok=ok,
-                reason=None if reason is None else Reason(reason.code, reason.message, reason.expected,
-                                                          reason.found, authority=authority.name),
-                signer=signer,
-                details=details,
-            )
-
-        try:
-            self._verify(candidate, authority, ctx, details)
-        except _Fail as f:
-            return result(False, f.reason)
-        except ConfigError:  # a broken trusted root or key file is a configuration error (exit 2)
-            raise
-        except Exception as e:  # fail closed
-            return result(False, Reason(Code.INTERNAL_ERROR,
-                                        f"attestation verification crashed: {type(e).__name__}: {e}"))
-        return result(True)
+        return run_checked(candidate, authority, details, "attestation",
+                           lambda: self._verify(candidate, authority, ctx, details))
 
     def _verify(self, candidate: Candidate, authority: Authority, ctx: VerifyContext, details: dict[str, Any]) -> None:
         from sigverify.verifiers.cosign_keyless import _Fail, keyless_material

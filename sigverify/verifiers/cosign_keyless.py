@@ -21,6 +21,8 @@ from sigverify.errors import ConfigError
 from sigverify.models import Candidate, Code, Reason, SignatureCheck
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sigverify.policy.model import Authority
     from sigverify.verifiers.base import VerifyContext
 
@@ -35,6 +37,39 @@ class _Fail(Exception):
     def __init__(self, code: str, message: str, expected: str | None = None, found: str | None = None) -> None:
         super().__init__(message)
         self.reason = Reason(code, message, expected, found)
+
+
+def run_checked(candidate: Candidate, authority: Authority, details: dict[str, Any], what: str,
+                check: Callable[[], None]) -> SignatureCheck:
+    """Run ``check`` (which raises ``_Fail`` and fills ``details``) and turn its outcome into a SignatureCheck.
+
+    Shared by the `.sig` keyless and `.att` verifiers: a ``_Fail`` is a failure with its reason, a ConfigError
+    propagates (exit 2), any other exception fails closed as INTERNAL_ERROR ("<what> verification crashed").
+    ``details['signer']``, when set, becomes the check's signer."""
+
+    def result(ok: bool, reason: Reason | None = None) -> SignatureCheck:
+        signer = details.pop("signer", None)
+        return SignatureCheck(
+            format=candidate.format,
+            storage=candidate.storage,
+            layer_digest=candidate.layer.digest,
+            authority=authority.name,
+            ok=ok,
+            reason=None if reason is None else Reason(reason.code, reason.message, reason.expected,
+                                                      reason.found, authority=authority.name),
+            signer=signer,
+            details=details,
+        )
+
+    try:
+        check()
+    except _Fail as f:
+        return result(False, f.reason)
+    except ConfigError:  # a broken trusted root or key file is a configuration error (exit 2)
+        raise
+    except Exception as e:  # fail closed
+        return result(False, Reason(Code.INTERNAL_ERROR, f"{what} verification crashed: {type(e).__name__}: {e}"))
+    return result(True)
 
 
 def signature_from_annotations(annotations: Any, *, allow_empty: bool = False) -> bytes:
@@ -130,9 +165,10 @@ def _verify_log(bundle_text: str, *, signature: bytes, spki: bytes, signer_der: 
     except (ValueError, AttributeError):
         kind = version = None
     if kind in ("intoto", "dsse"):
+        from sigverify.verifiers.attestation import pae as dsse_pae
         from sigverify.verifiers.statement import INTOTO_PAYLOAD_TYPE
 
-        pae = _pae(INTOTO_PAYLOAD_TYPE, payload)
+        pae = dsse_pae(INTOTO_PAYLOAD_TYPE, payload)
         check_dsse_log_body(str(kind), str(version), body, payload=payload, pae=pae, signature=signature,
                             signer_der=signer_der)
     else:
@@ -149,40 +185,13 @@ def _verify_log(bundle_text: str, *, signature: bytes, spki: bytes, signer_der: 
     return bundle.integrated_at
 
 
-def _pae(payload_type: str, payload: bytes) -> bytes:
-    t = payload_type.encode()
-    return b"DSSEv1 %d %s %d %s" % (len(t), t, len(payload), payload)
-
-
 class CosignKeylessVerifier:
     """The Verifier for (cosign-classic, keyless)."""
 
     def verify(self, candidate: Candidate, authority: Authority, ctx: VerifyContext) -> SignatureCheck:
         details: dict[str, Any] = {"kind": "signature"}
-
-        def result(ok: bool, reason: Reason | None = None) -> SignatureCheck:
-            signer = details.pop("signer", None)
-            return SignatureCheck(
-                format=candidate.format,
-                storage=candidate.storage,
-                layer_digest=candidate.layer.digest,
-                authority=authority.name,
-                ok=ok,
-                reason=None if reason is None else Reason(reason.code, reason.message, reason.expected,
-                                                          reason.found, authority=authority.name),
-                signer=signer,
-                details=details,
-            )
-
-        try:
-            self._verify(candidate, authority, ctx, details)
-        except _Fail as f:
-            return result(False, f.reason)
-        except ConfigError:  # a broken trusted root or key file is a configuration error (exit 2)
-            raise
-        except Exception as e:  # fail closed
-            return result(False, Reason(Code.INTERNAL_ERROR, f"keyless verification crashed: {type(e).__name__}: {e}"))
-        return result(True)
+        return run_checked(candidate, authority, details, "keyless",
+                           lambda: self._verify(candidate, authority, ctx, details))
 
     def _verify(self, candidate: Candidate, authority: Authority, ctx: VerifyContext, details: dict[str, Any]) -> None:
         from sigverify.verifiers.fulcio import match_identity
