@@ -800,21 +800,29 @@ def check_hashedrekord_body(
             if _pem_to_der(spec["signature"]["publicKey"]["content"]) != signer_der:
                 raise _body_fail("signer differs")
         elif version == "0.0.2":
-            hr = spec["hashedRekordV002"]
-            if base64.b64decode(hr["data"]["digest"], validate=True) != digest:
-                raise _body_fail("artifact hash differs")
-            if base64.b64decode(hr["signature"]["content"], validate=True) != signature:
-                raise _body_fail("signature differs")
-            verifier = hr["signature"]["verifier"]
-            logged = verifier.get("publicKey", verifier.get("x509Certificate", {}))["rawBytes"]
-            if base64.b64decode(logged, validate=True) != signer_der:
-                raise _body_fail("signer differs")
+            _check_hashedrekord_v002(spec, digest=digest, digest_differs="artifact hash differs",
+                                     signature=signature, signer_der=signer_der)
         else:
             raise _body_fail(f"unsupported hashedrekord version {version}")
     except (KeyError, TypeError, ValueError, PayloadError) as e:
         if isinstance(e, BundleFailure):
             raise
         raise _body_fail(f"malformed entry: {e}") from None
+
+
+def _check_hashedrekord_v002(spec: Any, *, digest: bytes, digest_differs: str, signature: bytes,
+                             signer_der: bytes) -> None:
+    """A Rekor v2 hashedrekord 0.0.2 ``spec`` must log this digest, signature and signer. Raises BundleFailure
+    (``digest_differs`` names a digest mismatch); a malformed spec raises KeyError/TypeError/ValueError."""
+    hr = spec["hashedRekordV002"]
+    if base64.b64decode(hr["data"]["digest"], validate=True) != digest:
+        raise _body_fail(digest_differs)
+    if base64.b64decode(hr["signature"]["content"], validate=True) != signature:
+        raise _body_fail("signature differs")
+    verifier = hr["signature"]["verifier"]
+    logged = verifier.get("publicKey", verifier.get("x509Certificate", {}))["rawBytes"]
+    if base64.b64decode(logged, validate=True) != signer_der:
+        raise _body_fail("signer differs")
 
 
 def _check_key_dsse_body(
@@ -844,15 +852,8 @@ def check_dsse_log_body(
         elif kind == "intoto" and version == "0.0.2":
             _check_intoto_body(body, payload=payload, signature=signature, signer_der=signer_der, error=ValueError)
         elif kind == "hashedrekord" and version == "0.0.2":
-            hr = spec["hashedRekordV002"]
-            if base64.b64decode(hr["data"]["digest"], validate=True) != hashlib.sha256(pae).digest():
-                raise _body_fail("PAE digest differs")
-            if base64.b64decode(hr["signature"]["content"], validate=True) != signature:
-                raise _body_fail("signature differs")
-            verifier = hr["signature"]["verifier"]
-            logged = verifier.get("publicKey", verifier.get("x509Certificate", {}))["rawBytes"]
-            if base64.b64decode(logged, validate=True) != signer_der:
-                raise _body_fail("signer differs")
+            _check_hashedrekord_v002(spec, digest=hashlib.sha256(pae).digest(), digest_differs="PAE digest differs",
+                                     signature=signature, signer_der=signer_der)
         else:
             raise _body_fail(f"unsupported DSSE log entry type {kind}/{version}")
     except (KeyError, TypeError, ValueError, PayloadError) as e:
