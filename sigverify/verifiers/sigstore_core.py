@@ -684,17 +684,12 @@ def _verify_key_bundle_without_log(
 ) -> VerifiedBundle:
     """A key-signed bundle with no log entry (sigstore-models refuses it, so it is read here, strictly):
     the signature alone, with the authority's key."""
-    from sigverify.verifiers.keys import b64decode_strict, verify_signature
+    from sigverify.verifiers.keys import verify_signature
 
     signer = f"key {key.fingerprint}"
 
     def b64(value: Any, what: str) -> bytes:
-        if not isinstance(value, str):
-            raise BundleFailure(Code.INVALID_PAYLOAD, f"{what} is not a base64 string", signer=signer)
-        try:
-            return b64decode_strict(value)
-        except ValueError:
-            raise BundleFailure(Code.INVALID_PAYLOAD, f"{what} is not valid base64", signer=signer) from None
+        return _b64_field(value, what, signer)
 
     media_type = doc.get("mediaType")
     if media_type not in _KNOWN_MEDIA_TYPES:
@@ -768,6 +763,18 @@ def _verify_prehashed(key: PublicKey, signature: bytes, digest: bytes) -> bool:
     except (InvalidSignature, ValueError):
         return False
     return False
+
+
+def _b64_field(value: Any, what: str, signer: str | None) -> bytes:
+    """Strict base64 of a bundle field; raises BundleFailure(INVALID_PAYLOAD) naming ``what`` and the signer."""
+    from sigverify.verifiers.keys import b64decode_strict
+
+    if not isinstance(value, str):
+        raise BundleFailure(Code.INVALID_PAYLOAD, f"{what} is not a base64 string", signer=signer)
+    try:
+        return b64decode_strict(value)
+    except ValueError:
+        raise BundleFailure(Code.INVALID_PAYLOAD, f"{what} is not valid base64", signer=signer) from None
 
 
 def _body_fail(msg: str) -> BundleFailure:
@@ -961,18 +968,13 @@ def _verify_promise_only_v01(
 
     from sigverify.verifiers import rekor
     from sigverify.verifiers.fulcio import IdentityError, identity_of
-    from sigverify.verifiers.keys import b64decode_strict, load_der_public_key, verify_signature
+    from sigverify.verifiers.keys import load_der_public_key, verify_signature
 
     def fail(code: str, message: str, **kw: Any) -> BundleFailure:
         return BundleFailure(code, message, signer=signer, **kw)
 
     def b64(value: Any, what: str) -> bytes:
-        if not isinstance(value, str):
-            raise fail(Code.INVALID_PAYLOAD, f"{what} is not a base64 string")
-        try:
-            return b64decode_strict(value)
-        except ValueError:
-            raise fail(Code.INVALID_PAYLOAD, f"{what} is not valid base64") from None
+        return _b64_field(value, what, signer)
 
     vm = doc["verificationMaterial"]
     chain = vm.get("x509CertificateChain")
@@ -1075,7 +1077,7 @@ def _verify_timestamped_only(
     from rfc3161_client import decode_timestamp_response
 
     from sigverify.verifiers.fulcio import IdentityError, identity_of
-    from sigverify.verifiers.keys import b64decode_strict, load_der_public_key, verify_signature
+    from sigverify.verifiers.keys import load_der_public_key, verify_signature
 
     signer = _unverified_signer(doc)
 
@@ -1083,12 +1085,7 @@ def _verify_timestamped_only(
         return BundleFailure(code, message, signer=signer, **kw)
 
     def b64(value: Any, what: str) -> bytes:
-        if not isinstance(value, str):
-            raise fail(Code.INVALID_PAYLOAD, f"{what} is not a base64 string")
-        try:
-            return b64decode_strict(value)
-        except ValueError:
-            raise fail(Code.INVALID_PAYLOAD, f"{what} is not valid base64") from None
+        return _b64_field(value, what, signer)
 
     if doc.get("mediaType") not in _KNOWN_MEDIA_TYPES:
         raise fail(Code.UNSUPPORTED_FORMAT, "unsupported Sigstore bundle version",
