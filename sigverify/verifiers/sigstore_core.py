@@ -684,6 +684,7 @@ def _verify_key_bundle_without_log(
 ) -> VerifiedBundle:
     """A key-signed bundle with no log entry (sigstore-models refuses it, so it is read here, strictly):
     the signature alone, with the authority's key."""
+    from sigverify.verifiers.attestation import pae as dsse_pae
     from sigverify.verifiers.keys import verify_signature
 
     signer = f"key {key.fingerprint}"
@@ -712,8 +713,7 @@ def _verify_key_bundle_without_log(
             raise BundleFailure(Code.INVALID_PAYLOAD, "a bundle's DSSE envelope must carry exactly one signature",
                                 signer=signer)
         sig = b64(sigs[0].get("sig"), "dsseEnvelope.signatures[0].sig")
-        t = payload_type.encode()
-        pae = b"DSSEv1 %d %s %d %s" % (len(t), t, len(payload), payload)
+        pae = dsse_pae(payload_type, payload)
         if verify_signature(key, sig, pae) is None:
             raise BundleFailure(Code.INVALID_SIGNATURE, "the DSSE signature does not verify with the key",
                                 expected=f"signed by {key.label}", signer=signer)
@@ -967,6 +967,7 @@ def _verify_promise_only_v01(
     from cryptography.hazmat.primitives import serialization
 
     from sigverify.verifiers import rekor
+    from sigverify.verifiers.attestation import pae as dsse_pae
     from sigverify.verifiers.fulcio import IdentityError, identity_of
     from sigverify.verifiers.keys import load_der_public_key, verify_signature
 
@@ -1030,8 +1031,7 @@ def _verify_promise_only_v01(
             raise fail(Code.INVALID_PAYLOAD, "a bundle's DSSE envelope needs a payloadType and exactly one signature")
         payload = b64(env.get("payload"), "dsseEnvelope.payload")
         sig = b64(sigs[0].get("sig") if isinstance(sigs[0], dict) else None, "DSSE signature")
-        t = payload_type.encode()
-        pae = b"DSSEv1 %d %s %d %s" % (len(t), t, len(payload), payload)
+        pae = dsse_pae(payload_type, payload)
         if verify_signature(key, sig, pae) is None:
             raise fail(Code.INVALID_SIGNATURE, "the DSSE signature does not verify with the certificate's key")
         check_dsse_log_body(kind, version, body, payload=payload, pae=pae, signature=sig, signer_der=cert_der)
@@ -1076,6 +1076,7 @@ def _verify_timestamped_only(
     from cryptography.hazmat.primitives import serialization
     from rfc3161_client import decode_timestamp_response
 
+    from sigverify.verifiers.attestation import pae as dsse_pae
     from sigverify.verifiers.fulcio import IdentityError, identity_of
     from sigverify.verifiers.keys import load_der_public_key, verify_signature
 
@@ -1156,8 +1157,7 @@ def _verify_timestamped_only(
     tlog = {"tlog": "none (signed timestamps only; tlog: ignore)"}
     if payload is not None:
         assert payload_type is not None
-        t = payload_type.encode()
-        pae = b"DSSEv1 %d %s %d %s" % (len(t), t, len(payload), payload)
+        pae = dsse_pae(payload_type, payload)
         if verify_signature(key, signature, pae) is None:
             raise fail(Code.INVALID_SIGNATURE, "the DSSE signature does not verify with the certificate's key")
         return VerifiedBundle(media_type=str(doc["mediaType"]), content="dsse", certificate=cert, identity=identity,
