@@ -155,6 +155,22 @@ def manifest_media_type(obj: Mapping[str, Any], content_type: str | None) -> str
     return OCI_INDEX if "manifests" in obj else OCI_MANIFEST
 
 
+def artifact_type_of(value: object) -> str | None:
+    """An ``artifactType`` (or fallback media type) if it is a non-empty string, else None."""
+    return value if isinstance(value, str) and value else None
+
+
+def manifest_descriptor(obj: Mapping[str, Any], raw: bytes, digest: str, content_type: str | None) -> Descriptor:
+    """The descriptor of a manifest already read (``raw``, digest-checked) and parsed (``obj``)."""
+    return Descriptor(
+        media_type=manifest_media_type(obj, content_type),
+        digest=digest,
+        size=len(raw),
+        annotations=string_map(obj.get("annotations")),
+        artifact_type=artifact_type_of(obj.get("artifactType")),
+    )
+
+
 def string_map(value: object) -> dict[str, str]:
     if not isinstance(value, dict):
         return {}
@@ -172,13 +188,12 @@ def parse_descriptor(obj: object, where: str) -> Descriptor:
     media_type = obj.get("mediaType")
     if not isinstance(media_type, str):
         raise RegistryError(f"{where}: descriptor mediaType is missing or not a string")
-    artifact_type = obj.get("artifactType")
     return Descriptor(
         media_type=media_type,
         digest=digest,
         size=size,
         annotations=string_map(obj.get("annotations")),
-        artifact_type=artifact_type if isinstance(artifact_type, str) and artifact_type else None,
+        artifact_type=artifact_type_of(obj.get("artifactType")),
     )
 
 

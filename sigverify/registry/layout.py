@@ -13,12 +13,13 @@ from sigverify.models import Code, Descriptor, ImageRef, Manifest
 from sigverify.registry.base import MAX_BLOB_BYTES, MAX_MANIFEST_BYTES, MAX_REFERRERS, Referrers
 from sigverify.registry.content import (
     INDEX_TYPES,
+    artifact_type_of,
     check_digest,
     check_reference,
     fallback_tag,
     index_descriptors,
     is_digest,
-    manifest_media_type,
+    manifest_descriptor,
     parse_manifest,
     string_map,
     verify_digest,
@@ -163,15 +164,7 @@ class LayoutSource:
         where = f"layout {self.root} manifest {digest}"
         verify_digest(raw, digest, where)
         obj = parse_manifest(raw, media_type_hint, where)
-        artifact_type = obj.get("artifactType")
-        descriptor = Descriptor(
-            media_type=manifest_media_type(obj, media_type_hint),
-            digest=digest,
-            size=len(raw),
-            annotations=string_map(obj.get("annotations")),
-            artifact_type=artifact_type if isinstance(artifact_type, str) and artifact_type else None,
-        )
-        return Manifest(descriptor=descriptor, raw=raw)
+        return Manifest(descriptor=manifest_descriptor(obj, raw, digest, media_type_hint), raw=raw)
 
     def _subject_map(self) -> dict[str, list[Descriptor]]:
         """subject digest -> referrer descriptors, for manifests listed in index.json (read once, bounded)."""
@@ -190,17 +183,16 @@ class LayoutSource:
             subject = obj.get("subject")
             if not isinstance(subject, dict) or not isinstance(subject.get("digest"), str):
                 continue
-            artifact_type = obj.get("artifactType")
-            if not isinstance(artifact_type, str) or not artifact_type:
-                config = obj.get("config")
-                artifact_type = config.get("mediaType") if isinstance(config, dict) else None
+            config = obj.get("config")
+            artifact_type = artifact_type_of(obj.get("artifactType")) or artifact_type_of(
+                config.get("mediaType") if isinstance(config, dict) else None)
             subjects.setdefault(subject["digest"], []).append(
                 Descriptor(
                     media_type=manifest.descriptor.media_type,
                     digest=entry.digest,
                     size=manifest.descriptor.size,
                     annotations=string_map(obj.get("annotations")),
-                    artifact_type=artifact_type if isinstance(artifact_type, str) and artifact_type else None,
+                    artifact_type=artifact_type,
                 )
             )
         with self._lock:

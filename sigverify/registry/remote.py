@@ -30,9 +30,8 @@ from sigverify.registry.content import (
     fallback_tag,
     index_descriptors,
     is_digest,
-    manifest_media_type,
+    manifest_descriptor,
     parse_manifest,
-    string_map,
     verify_digest,
 )
 from sigverify.registry.transport import (
@@ -127,15 +126,7 @@ class RemoteSource:
         else:
             digest = digest_of(raw, "sha256")
         obj = parse_manifest(raw, content_type, f"GET {redact_url(url)}")
-        artifact_type = obj.get("artifactType")
-        descriptor = Descriptor(
-            media_type=manifest_media_type(obj, content_type),
-            digest=digest,
-            size=len(raw),
-            annotations=string_map(obj.get("annotations")),
-            artifact_type=artifact_type if isinstance(artifact_type, str) and artifact_type else None,
-        )
-        return Manifest(descriptor=descriptor, raw=raw)
+        return Manifest(descriptor=manifest_descriptor(obj, raw, digest, content_type), raw=raw)
 
     def get_blob(self, ref: ImageRef, descriptor: Descriptor, *, max_size: int = MAX_BLOB_BYTES) -> bytes:
         repo = check_repository(ref.repository)
