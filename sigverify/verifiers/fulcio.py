@@ -14,15 +14,16 @@ if TYPE_CHECKING:
 
     from sigverify.policy.model import KeylessIdentity
 
-FULCIO_PREFIX = "1.3.6.1.4.1.57264.1."
+FULCIO_PREFIX = _claims.FULCIO_ARC
 OTHERNAME_OID = FULCIO_PREFIX + "7"
 ISSUER_V1_OID = FULCIO_PREFIX + "1"
 ISSUER_V2_OID = FULCIO_PREFIX + "8"
 
-# snake_case claim names -> OID: one table, shared with the config loader (sigverify/policy/claims.py).
+# snake_case claim names <-> OID, and the raw-encoded OIDs: one set of tables, shared with the config loader
+# (sigverify/policy/claims.py). Only the ``issuer`` alias (effective issuer) is the verifier's own (claim_oid).
 CLAIM_OIDS = _claims.CLAIM_OIDS
-_RAW_OIDS = {FULCIO_PREFIX + str(i) for i in range(1, 7)}
-_NAME_FOR_OID = {oid: name for name, oid in CLAIM_OIDS.items()}
+_RAW_OIDS = _claims.RAW_ENCODED
+_NAME_FOR_OID = _claims.CLAIM_NAMES
 
 
 class IdentityError(ValueError):
