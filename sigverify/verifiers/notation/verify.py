@@ -371,17 +371,8 @@ def verify(candidate: Candidate, authority: Authority, ctx: VerifyContext) -> Si
         run.outcome("metadata", _guard(_metadata, target, policy), always=True)
     except _Enforced as e:
         bad = e.failure
-        reason = Reason(bad.code, f"{e.check}: {bad.message}", bad.expected, bad.found, authority=authority.name)
-        return result(
-            False,
-            reason,
-            signer,
-            **base,
-            **_env_details(env, ts_info, signer),
-            checks=run.checks,
-            warnings=run.warnings or None,
-            logged_failures=run.logged or None,
-        )
+        enforced: Reason | None = Reason(bad.code, f"{e.check}: {bad.message}", bad.expected, bad.found,
+                                         authority=authority.name)
     except Exception as e:  # fail closed: an unexpected error on hostile input is a failure, never a pass
         failed_at = next((c for c in lv.CHECKS if c not in run.checks), "verification")
         reason = Reason(
@@ -390,9 +381,12 @@ def verify(candidate: Candidate, authority: Authority, ctx: VerifyContext) -> Si
             authority=authority.name,
         )
         return result(False, reason, signer, **base, checks=run.checks)
+    else:
+        enforced = None
+    # the same details on a pass and on an enforced failure
     return result(
-        True,
-        None,
+        enforced is None,
+        enforced,
         signer,
         **base,
         **_env_details(env, ts_info, signer),
