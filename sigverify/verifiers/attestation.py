@@ -84,7 +84,7 @@ class AttestationVerifier:
     def _verify(self, candidate: Candidate, authority: Authority, ctx: VerifyContext, details: dict[str, Any]) -> None:
         from sigverify.verifiers.cosign_keyless import _Fail, keyless_material
         from sigverify.verifiers.fulcio import match_identity
-        from sigverify.verifiers.statement import COSIGN_SIGN_PREDICATE, StatementError, parse_statement
+        from sigverify.verifiers.statement import StatementError, bind_statement, parse_statement
 
         blob = candidate.content
         if candidate.layer.media_type != DSSE_MEDIA_TYPE:
@@ -110,18 +110,9 @@ class AttestationVerifier:
             st = parse_statement(payload_type, payload)
         except StatementError as e:
             raise _Fail(Code.INVALID_PAYLOAD, e.message, e.expected, e.found) from None
-        details["predicate_type"] = st.predicate_type
-        if st.predicate_type == COSIGN_SIGN_PREDICATE:
-            details["kind"] = "signature"
-        else:
-            details["predicate"] = st.predicate
-        algo, _, hexdigest = ctx.digest.partition(":")
-        subject = st.subject_for(hexdigest) if algo == "sha256" else None
-        if subject is None:
-            raise _Fail(Code.DIGEST_MISMATCH, "the signed in-toto statement is about another artifact", ctx.digest,
-                        ", ".join(st.subject_digests()))
-        if details["kind"] == "attestation":
-            details["statement_subject_ok"] = True
+        _, unbound = bind_statement(st, ctx.digest, details)
+        if unbound is not None:
+            raise _Fail(unbound.code, unbound.message, unbound.expected, unbound.found)
         if ident is not None and authority.keyless is not None:
             mismatch = match_identity(authority.keyless, ident)
             if mismatch is not None:

@@ -60,9 +60,9 @@ class BundleVerifier:
         from sigverify.verifiers.fulcio import match_identity
         from sigverify.verifiers.sigstore_core import BundleFailure, verify_bundle
         from sigverify.verifiers.statement import (
-            COSIGN_SIGN_PREDICATE,
             StatementError,
             annotations_mismatch,
+            bind_statement,
             parse_statement,
         )
 
@@ -96,18 +96,9 @@ class BundleVerifier:
             st = parse_statement(vb.payload_type, vb.payload or b"")
         except StatementError as e:
             return _check(candidate, authority, False, reason=e.reason(), signer=vb.signer, details=details)
-        details["predicate_type"] = st.predicate_type
-        if st.predicate_type != COSIGN_SIGN_PREDICATE:
-            details["kind"] = "attestation"
-            details["predicate"] = st.predicate
-        algo, _, hexdigest = ctx.digest.partition(":")
-        subject = st.subject_for(hexdigest) if algo == "sha256" else None
+        subject, unbound = bind_statement(st, ctx.digest, details)
         if subject is None:
-            return _check(candidate, authority, False, reason=Reason(
-                Code.DIGEST_MISMATCH, "the signed in-toto statement is about another artifact",
-                expected=ctx.digest, found=", ".join(st.subject_digests())), signer=vb.signer, details=details)
-        if details["kind"] == "attestation":
-            details["statement_subject_ok"] = True
+            return _check(candidate, authority, False, reason=unbound, signer=vb.signer, details=details)
         if authority.keyless is not None and vb.identity is not None:
             mismatch = match_identity(authority.keyless, vb.identity)
             if mismatch is not None:

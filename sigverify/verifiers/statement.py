@@ -97,6 +97,28 @@ def parse_statement(payload_type: str | None, payload: bytes) -> Statement:
                      predicate=doc.get("predicate"))
 
 
+def bind_statement(st: Statement, digest: str, details: dict[str, Any]) -> tuple[Subject | None, Reason | None]:
+    """Record what the statement is in ``details`` (``kind`` signature for the cosign sign predicate, else
+    attestation with its predicate) and find its subject for the resolved ``digest``.
+
+    Returns (subject, None), or (None, a DIGEST_MISMATCH reason) when the statement is about another artifact.
+    Shared by the `.att` and the Sigstore bundle verifiers."""
+    details["predicate_type"] = st.predicate_type
+    if st.predicate_type == COSIGN_SIGN_PREDICATE:
+        details["kind"] = "signature"
+    else:
+        details["kind"] = "attestation"
+        details["predicate"] = st.predicate
+    algo, _, hexdigest = digest.partition(":")
+    subject = st.subject_for(hexdigest) if algo == "sha256" else None
+    if subject is None:
+        return None, Reason(Code.DIGEST_MISMATCH, "the signed in-toto statement is about another artifact", digest,
+                            ", ".join(st.subject_digests()))
+    if details["kind"] == "attestation":
+        details["statement_subject_ok"] = True
+    return subject, None
+
+
 def annotations_mismatch(required: Mapping[str, str], found: Mapping[str, Any]) -> Reason | None:
     """Every required annotation must be present with exactly that (string) value."""
     for k, v in sorted(required.items()):
