@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import os
 import re
@@ -27,7 +26,7 @@ from sigverify.policy.model import (
     Policy,
     RegistrySettings,
 )
-from sigverify.policy.schemacheck import schema_problems
+from sigverify.policy.schemacheck import did_you_mean, schema_problems
 from sigverify.policy.yamlstrict import KeyPath, YamlDoc, format_path, parse_strict
 
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
@@ -594,8 +593,7 @@ class _Builder:
                 cpath: KeyPath = (*path, "claims", name)
                 oid = claim_oid(name)
                 if oid is None:
-                    close = difflib.get_close_matches(name, list(CLAIM_OIDS), n=1, cutoff=0.6)
-                    hint = f"; did you mean '{close[0]}'?" if close else ""
+                    hint = did_you_mean(name, list(CLAIM_OIDS))
                     self.err(
                         cpath,
                         f"unknown claim '{name}'{hint}",
@@ -684,8 +682,7 @@ class _Builder:
             if isinstance(names, list):
                 for j, n in enumerate(names):
                     if isinstance(n, str) and n not in authority_names:
-                        close = difflib.get_close_matches(n, authority_names, n=1, cutoff=0.6)
-                        hint = f"; did you mean '{close[0]}'?" if close else ""
+                        hint = did_you_mean(n, authority_names)
                         self.err(
                             (*apath, "authorities", j),
                             f"unknown authority '{n}' in this policy{hint}",

@@ -84,6 +84,12 @@ def describe_value(doc: YamlDoc, path: KeyPath, value: object) -> str:
     return type(value).__name__
 
 
+def did_you_mean(word: str, choices: list[str]) -> str:
+    """``; did you mean 'x'?`` for the closest of ``choices`` to a mistyped ``word``, or "" when none is close."""
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
 def quote_hint(doc: YamlDoc, path: KeyPath, value: object) -> str:
     """For an unquoted scalar YAML read as a non-string (yes/no/on/off, 1.10, null): how to quote it."""
     sc = doc.scalars.get(path)
@@ -127,8 +133,7 @@ def _translate(err: Any, doc: YamlDoc, filename: str) -> Iterator[ConfigProblem]
     if "propertyNames" in err.relative_schema_path and isinstance(inst, str):
         kp = (*path, inst)
         if v == "enum":
-            close = difflib.get_close_matches(inst, [str(x) for x in vv], n=1, cutoff=0.6)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
+            hint = did_you_mean(inst, [str(x) for x in vv])
             yield at(kp, f"unknown key '{inst}'{hint}", key=True, expected="one of: " + ", ".join(map(str, vv)))
         else:
             yield at(kp, custom or f"invalid key '{inst}'", key=True, found=repr(inst))
@@ -136,8 +141,7 @@ def _translate(err: Any, doc: YamlDoc, filename: str) -> Iterator[ConfigProblem]
     if v == "additionalProperties" and isinstance(inst, Mapping):
         allowed = [str(k) for k in err.schema.get("properties", {})]
         for extra in [k for k in inst if k not in allowed]:
-            close = difflib.get_close_matches(str(extra), allowed, n=1, cutoff=0.6)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
+            hint = did_you_mean(str(extra), allowed)
             yield at((*path, extra), f"unknown key '{extra}'{hint}", key=True, expected="one of: " + ", ".join(allowed))
         return
     if v == "required" and isinstance(inst, Mapping):
@@ -173,10 +177,8 @@ def _translate(err: Any, doc: YamlDoc, filename: str) -> Iterator[ConfigProblem]
                 found=describe_value(doc, path, inst),
             )
             return
-        close = (
-            difflib.get_close_matches(inst, [str(c) for c in choices], n=1, cutoff=0.6) if isinstance(inst, str) else []
-        )
-        hint = f"; did you mean '{close[0]}'?" if close else quote_hint(doc, path, inst)
+        close = did_you_mean(inst, [str(c) for c in choices]) if isinstance(inst, str) else ""
+        hint = close or quote_hint(doc, path, inst)
         yield at(
             path,
             f"invalid value {describe_value(doc, path, inst)}{hint}",
