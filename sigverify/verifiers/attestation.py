@@ -123,8 +123,9 @@ class AttestationVerifier:
                     signature: bytes, signed: bytes, payload: bytes) -> None:
         from sigverify.verifiers import rekor
         from sigverify.verifiers.bundle import authority_key
-        from sigverify.verifiers.cosign_keyless import BUNDLE_ANNOTATION, _Fail, _verify_log
+        from sigverify.verifiers.cosign_keyless import _Fail, _verify_log
         from sigverify.verifiers.keys import verify_signature
+        from sigverify.verifiers.rekor import BUNDLE_ANNOTATION
         from sigverify.verifiers.sigstore_core import BundleFailure
 
         key, why = authority_key(authority)

@@ -25,6 +25,7 @@ from sigverify.verifiers.payload import (
     describe,
     parse_simple_signing,
 )
+from sigverify.verifiers.rekor import BUNDLE_ANNOTATION
 
 if TYPE_CHECKING:
     from sigverify.policy.model import Authority
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
 
 SIMPLE_SIGNING_MEDIA_TYPE = "application/vnd.dev.cosign.simplesigning.v1+json"
 SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature"
-BUNDLE_ANNOTATION = "dev.sigstore.cosign/bundle"
 CERTIFICATE_ANNOTATION = "dev.sigstore.cosign/certificate"
 
 

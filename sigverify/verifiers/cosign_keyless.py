@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from sigverify.errors import ConfigError
 from sigverify.models import Candidate, Code, Reason, SignatureCheck
+from sigverify.verifiers.cosign_classic import CERTIFICATE_ANNOTATION, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE
+from sigverify.verifiers.rekor import BUNDLE_ANNOTATION
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -26,10 +28,6 @@ if TYPE_CHECKING:
     from sigverify.policy.model import Authority
     from sigverify.verifiers.base import VerifyContext
 
-SIMPLE_SIGNING_MEDIA_TYPE = "application/vnd.dev.cosign.simplesigning.v1+json"
-SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature"
-BUNDLE_ANNOTATION = "dev.sigstore.cosign/bundle"
-CERTIFICATE_ANNOTATION = "dev.sigstore.cosign/certificate"
 CHAIN_ANNOTATION = "dev.sigstore.cosign/chain"
 
 
