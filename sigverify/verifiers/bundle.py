@@ -40,8 +40,10 @@ def authority_key(authority: Authority) -> tuple[PublicKey | None, Reason | None
     assert authority.key is not None
     try:
         return keys.resolve(authority.key), None
-    except SigverifyError as e:
-        return None, Reason(Code.KEY_ERROR, e.message, expected=e.expected, found=e.found)
+    except SigverifyError as e:  # keep the tip: it says which permission or package is missing
+        msg = e.message + (f" Tip: {e.tip}" if e.tip else "")
+        return None, Reason(Code.KEY_ERROR, f"cannot load key {authority.key.source}: {msg}",
+                            expected=e.expected, found=e.found)
 
 
 class BundleVerifier:

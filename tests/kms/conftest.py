@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as _dt
-import ipaddress
 import os
 import shutil
 import socket
@@ -19,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from tests.fixtures.registry import make_self_signed
 from tests.fixtures.vectors import missing
 
 # Dummy credentials: moto accepts any unless IAM enforcement is switched on. Tests assert they never leak.
@@ -47,39 +46,7 @@ def _moto_server_bin() -> str:
 
 def _self_signed(tmp: Path) -> tuple[Path, Path]:
     """A CA-flagged self-signed certificate for 127.0.0.1/localhost: the emulator speaks HTTPS like AWS does."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "moto kms test endpoint")])
-    now = _dt.datetime.now(_dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - _dt.timedelta(minutes=5))
-        .not_valid_after(now + _dt.timedelta(days=2))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = tmp / "endpoint.crt", tmp / "endpoint.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    return cert_path, key_path
+    return make_self_signed("moto kms test endpoint").write(tmp, "endpoint")
 
 
 @dataclass
