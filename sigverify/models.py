@@ -44,6 +44,10 @@ class Code:
     INSECURE_REFUSED = "INSECURE_REFUSED"
     INVALID_REFERENCE = "INVALID_REFERENCE"
     INTERNAL_ERROR = "INTERNAL_ERROR"
+    # sigverify merge: the reports do not make up one whole sharded run
+    SHARD_MISSING = "SHARD_MISSING"  # no report for some shard I of N
+    SHARD_DUPLICATE = "SHARD_DUPLICATE"  # two reports for the same shard
+    SHARD_MISMATCH = "SHARD_MISMATCH"  # reports of another N, config fingerprint or version, or unmarked
 
 
 class Verdict(enum.StrEnum):
@@ -289,6 +293,7 @@ class RunResult:
     fail_on_warn: bool = False
     notes: tuple[str, ...] = ()
     shard: str | None = None
+    fingerprint: str | None = None  # sha256 of the canonical config and full image list (sigverify merge)
 
     @property
     def summary(self) -> dict[str, int]:
