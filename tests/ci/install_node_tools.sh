@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
-# Install gitlab-ci-local (pinned) into the tool cache, not globally; tests/ci/tools.py finds it there.
-# 4.73.0 runs on Node 20 (4.75.1 crashes: `kW.union is not a function`). It needs rsync (apt).
-# Idempotent: does nothing when the pinned version is already installed.
+# Install the Node CI tools the tests use (pinned) into the tool cache, not globally; tests/ci/tools.py finds them.
+#   gitlab-ci-local 4.73.0  runs GitLab jobs locally (4.75.1 crashes on Node 20: `kW.union is not a function`);
+#                           it needs rsync (apt).
+#   npm-groovy-lint 15.2.2  lints Jenkinsfiles (CodeNarc; needs a Java runtime, `java` on PATH).
+# Idempotent: a tool already installed at its pinned version is left alone.
 set -euo pipefail
-VERSION=4.73.0
-PREFIX=${SIGVERIFY_TOOL_CACHE:-$HOME/.cache/sigverify}/gitlab-ci-local
-BIN=$PREFIX/node_modules/.bin/gitlab-ci-local
-if [ -x "$BIN" ] && [ "$(node -p "require('$PREFIX/node_modules/gitlab-ci-local/package.json').version" 2>/dev/null)" = "$VERSION" ]; then
-  echo "gitlab-ci-local $VERSION: cached at $BIN"
-  exit 0
-fi
+CACHE=${SIGVERIFY_TOOL_CACHE:-$HOME/.cache/sigverify}
+
+install() {  # install <cache dir> <package> <version>
+  local prefix=$CACHE/$1 pkg=$2 version=$3
+  if [ "$(node -p "require('$prefix/node_modules/$pkg/package.json').version" 2>/dev/null)" = "$version" ]; then
+    echo "$pkg $version: cached under $prefix"
+    return 0
+  fi
+  mkdir -p "$prefix"
+  npm install --prefix "$prefix" --no-audit --no-fund --silent "$pkg@$version"
+  echo "$pkg $version installed under $prefix"
+}
+
 command -v rsync >/dev/null || echo "warning: rsync is missing (apt-get install -y rsync); gitlab-ci-local needs it" >&2
-mkdir -p "$PREFIX"
-npm install --prefix "$PREFIX" --no-audit --no-fund --silent "gitlab-ci-local@$VERSION"
-echo "gitlab-ci-local $VERSION installed at $BIN"
+command -v java >/dev/null || echo "warning: java is missing; npm-groovy-lint needs a Java runtime" >&2
+install gitlab-ci-local gitlab-ci-local 4.73.0
+install npm-groovy-lint npm-groovy-lint 15.2.2
