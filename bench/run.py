@@ -1,8 +1,10 @@
-"""Benchmark: sigverify vs scripting cosign vs the raw-HTTP floor, on the same key-signed images (issue 8).
+"""Benchmark: sigverify vs cosign vs the raw-HTTP floor, on the same key-signed images, on loopback and over a WAN.
 
-    /opt/sv-venv/bin/python bench/run.py                      # 200 images: the comparison table
-    /opt/sv-venv/bin/python bench/run.py --images 50 --skip-cosign-per-image
-    /opt/sv-venv/bin/python bench/run.py --scaling 50,200,1000  # sigverify + floor at several sizes, plot
+    .venv/bin/python bench/run.py                               # 200 images on loopback: the comparison table
+    .venv/bin/python bench/run.py --rtt-ms 0,40                 # loopback and a 40 ms round trip, side by side
+    .venv/bin/python bench/run.py --rtt-ms 40 --auth token      # 20 repositories behind a token server
+    .venv/bin/python bench/run.py --rtt-ms 40 --sweep 4,8,16,32,64 --skip-cosign-per-image
+    .venv/bin/python bench/run.py --scaling 200,1000,10000      # sigverify + floor at several sizes, plot
 
 Starts Debian's `docker-registry` on a free loopback port (its access log counts the requests of each phase),
 pushes N small random images and signs each with a classic cosign key signature (made in Python by
@@ -10,16 +12,21 @@ tests/interop/classic_sign.py, byte-compatible with `cosign sign --key --tlog-up
 below verifies them, which checks that), then measures in one run, on the same images:
 
   sigverify            one `sigverify verify` call over all images (its default concurrency unless --concurrency)
-  cosign per image     `cosign verify` (v2) once per image, one after the other, as CI scripts do
-  cosign one call      one `cosign verify` call with all images as arguments
+  cosign per image     `cosign verify` (v2) once per image, one after the other, as CI scripts do (loopback only)
+  cosign one call      one `cosign verify` call with all images as arguments (each cosign of --cosign)
   floor                bench/floor.py: a pooled HTTP client making only the essential requests (resolve the tag,
                        fetch the .sig manifest, fetch the payload blob) at the same concurrency, no crypto/policy:
-                       requests.Session (the issue 8 floor, used for the targets) and, for reference, urllib3
+                       requests.Session (the floor used for the targets) and, for reference, urllib3
 
-Each is a child process: wall time, CPU time (user+sys from wait4), peak RSS (ru_maxrss), registry requests per
-image (access-log lines during the phase). Prints a table; writes bench/results/latest.json (or scaling.json and
-scaling.png with --scaling). Needs the peers (tests/peers/install.sh) for cosign; matplotlib (the `bench` extra)
-for the plot.
+Networks (--rtt-ms, a list): 0 is plain loopback; N > 0 puts bench/wanproxy.py (its own process) between every
+client and the registry, adding N ms per round trip and one more per new connection (--setup-rtts). --auth token
+puts the registry behind a token server (anonymous pull tokens, the Docker Hub pattern) with --repos
+repositories (default 20); the token server is reached through the same proxy, and its requests are counted.
+
+Each contender is a child process: wall time, CPU time (user+sys, GNU time), peak RSS, registry requests per
+image (access-log lines during the phase). Rounds are interleaved (--repeat, median reported with its spread).
+Prints a table; writes bench/results/latest.json (or scaling.json and scaling.png with --scaling). Needs the peers
+(tests/peers/install.sh) for cosign; matplotlib (the `bench` extra) for the plot.
 """
 
 from __future__ import annotations
@@ -37,8 +44,9 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,13 +54,15 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.fixtures.peers import RegistryProcess, find_peer, offline_env  # noqa: E402
+from tests.fixtures.peers import RegistryProcess, find_peer, free_port, offline_env  # noqa: E402
 from tests.interop.classic_sign import new_key, sign_classic  # noqa: E402
 from tests.interop.oci import Pusher  # noqa: E402
 
 RESULTS = REPO / "bench" / "results"
 PY = sys.executable
 REPO_NAME = "bench/app"
+DEFAULT_CONCURRENCY = 16  # sigverify's default (`sigverify verify --help`)
+SOURCE: dict[str, Any] = {"dir": REPO, "rev": None}  # which sigverify the children import (--sigverify-rev)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -71,6 +81,7 @@ class Measure:
     requests: int = 0
     requests_per_image: float = 0.0
     registry_cpu_s: float = 0.0  # CPU the registry process spent serving this phase
+    token_requests: int = 0  # requests to the token server (--auth token)
     request_kinds: dict[str, int] = field(default_factory=dict)
     note: str = ""
 
@@ -90,7 +101,7 @@ def run_child(argv: Sequence[str], env: dict[str, str], out: Path | None = None)
     stdout = out.open("wb") if out is not None else None
     t0 = time.perf_counter()
     try:
-        p = subprocess.Popen(full, env=env, stdout=stdout or subprocess.DEVNULL,
+        p = subprocess.Popen(full, env=env, stdout=stdout or subprocess.DEVNULL, cwd=SOURCE.get("cwd"),
                              stderr=stdout or subprocess.DEVNULL, stdin=subprocess.DEVNULL)
         _pid, status, ru = os.wait4(p.pid, 0)
         wall = time.perf_counter() - t0
@@ -136,8 +147,10 @@ def classify(line: str) -> str:
 class Phase:
     """Counts the registry's access-log lines written while a phase runs."""
 
-    def __init__(self, reg: RegistryProcess) -> None:
+    def __init__(self, reg: Any) -> None:  # RegistryProcess or TokenRegistry: .proc, .access_lines()
         self.reg = reg
+        self.tokens0 = 0
+        self.tokens = 0
         self.start = 0
         self.cpu0 = 0.0
         self.cpu = 0.0
@@ -152,45 +165,139 @@ class Phase:
         time.sleep(0.2)
         self.start = len(self.reg.access_lines())
         self.cpu0 = self._registry_cpu()
+        self.tokens0 = self._token_requests()
         return self
+
+    def _token_requests(self) -> int:
+        server = getattr(self.reg, "token_server", None)
+        return len(server.requests) if server is not None else 0
 
     def __exit__(self, *exc: object) -> None:
         time.sleep(0.3)  # let the registry flush the last lines
         self.lines = self.reg.access_lines()[self.start:]
         self.cpu = self._registry_cpu() - self.cpu0
+        self.tokens = self._token_requests() - self.tokens0
 
     def fill(self, m: Measure, images: int) -> Measure:
         m.registry_cpu_s = round(self.cpu, 2)
         m.requests = len(self.lines)
         m.requests_per_image = round(len(self.lines) / max(images, 1), 2)
+        m.token_requests = self.tokens
         m.request_kinds = dict(Counter(classify(ln) for ln in self.lines).most_common())
         return m
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# setup
+# setup: the registry (plain or behind a token server) and the network in front of it
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def populate(reg: RegistryProcess, n: int, workdir: Path, workers: int = 8) -> tuple[list[str], Path]:
-    """Push n random images (tags img-00000...) each signed by one key; return the references and the key."""
+def token_registry_class() -> type[Any]:
+    """tests/fixtures/registry.py's RegistryServer with token auth, its realm on a port the bench's proxy owns."""
+    from tests.fixtures.registry import RegistryServer
+
+    class TokenRegistry(RegistryServer):  # type: ignore[misc]
+        """docker-registry behind the test token server; clients reach the realm at 127.0.0.1:realm_port."""
+
+        realm_port = 0
+
+        def _config(self) -> str:
+            text = str(super()._config())
+            # the fixture's handler writes headers and body separately: without TCP_NODELAY, Nagle + delayed ACK
+            # stall every token request on a kept-alive connection by ~40 ms
+            self.token_server._server.RequestHandlerClass.disable_nagle_algorithm = True
+            self.realm_port = free_port()
+            return text.replace(self.token_server.realm, f"http://127.0.0.1:{self.realm_port}/token")
+
+        @property
+        def proc(self) -> subprocess.Popen[bytes] | None:
+            return self._proc  # type: ignore[no-any-return]
+
+        def access_lines(self) -> list[str]:
+            text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+            return [ln for ln in text.splitlines() if '"GET ' in ln or '"HEAD ' in ln]
+
+    return TokenRegistry
+
+
+@dataclass
+class Net:
+    """What the clients talk to: the registry directly (rtt 0) or bench/wanproxy.py in front of it."""
+
+    rtt_ms: float
+    host: str  # host:port the clients use
+    reg: Any
+    proxy: subprocess.Popen[bytes] | None = None
+
+    @property
+    def label(self) -> str:
+        return "loopback" if self.rtt_ms == 0 else f"{self.rtt_ms:g} ms RTT"
+
+
+@contextmanager
+def network(reg: Any, rtt_ms: float, setup_rtts: int) -> Iterator[Net]:
+    """Start the proxy for this network (registry when rtt > 0; token realm always, when there is one)."""
+    maps: list[str] = []
+    if rtt_ms > 0:
+        maps.append(f"0:127.0.0.1:{reg.port}")
+    realm_port = getattr(reg, "realm_port", 0)
+    if realm_port:
+        maps.append(f"{realm_port}:127.0.0.1:{reg.token_server.port}")
+    if not maps:
+        yield Net(rtt_ms, reg.host, reg)
+        return
+    argv = [PY, str(REPO / "bench" / "wanproxy.py"), "--rtt-ms", str(rtt_ms), "--setup-rtts", str(setup_rtts),
+            "--deadline-s", "7200"] + [a for m in maps for a in ("--map", m)]
+    proxy = subprocess.Popen(argv, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    try:
+        assert proxy.stdout is not None
+        line = proxy.stdout.readline()  # the proxy prints its ports once listening (or exits)
+        if not line:
+            raise RuntimeError("bench/wanproxy.py did not start")
+        ports = json.loads(line)["ports"]
+        host = f"127.0.0.1:{ports[0]}" if rtt_ms > 0 else reg.host
+        yield Net(rtt_ms, host, reg, proxy)
+    finally:
+        proxy.terminate()
+        try:
+            proxy.wait(10)
+        except subprocess.TimeoutExpired:
+            proxy.kill()
+            proxy.wait(10)
+
+
+def repo_of(i: int, repos: int) -> str:
+    return REPO_NAME if repos <= 1 else f"{REPO_NAME}-{i % repos:02d}"
+
+
+def populate(reg: Any, n: int, workdir: Path, workers: int = 8, repos: int = 1) -> tuple[list[str], Path]:
+    """Push n random images (tags img-00000...) each signed by one key; return the repo:tag paths and the key."""
     key, pub_pem = new_key()
     pub = workdir / "cosign.pub"
     pub.write_bytes(pub_pem)
     local = threading.local()
+    auth: dict[str, str] = {}
+    server = getattr(reg, "token_server", None)
+    if server is not None:  # one push token for every repository, long enough for the whole setup
+        server.expires_in = 6 * 3600
+        access = [{"type": "repository", "name": repo_of(i, repos), "actions": ["pull", "push"]}
+                  for i in range(min(n, max(repos, 1)))]
+        auth["Authorization"] = "Bearer " + server.issue(reg.admin, access)
+        server.expires_in = 300  # what clients get: Docker Hub's five minutes
 
     def one(i: int) -> str:
         pusher = getattr(local, "p", None)
         if pusher is None:
             pusher = local.p = Pusher(reg.host, user_agent="sigverify-bench-setup")
-        tag = f"img-{i:05d}"
-        digest = pusher.random_image(REPO_NAME, tag)
-        sign_classic(pusher, REPO_NAME, digest, key)
-        return f"{reg.host}/{REPO_NAME}:{tag}"
+            pusher.session.headers.update(auth)
+        repo, tag = repo_of(i, repos), f"img-{i:05d}"
+        digest = pusher.random_image(repo, tag)
+        sign_classic(pusher, repo, digest, key)
+        return f"{repo}:{tag}"
 
     with ThreadPoolExecutor(max_workers=workers) as ex:
-        refs = list(ex.map(one, range(n)))
-    return refs, pub
+        paths = list(ex.map(one, range(n)))
+    return paths, pub
 
 
 def write_config(path: Path, refs: list[str], host: str, pub: Path) -> Path:
@@ -212,9 +319,21 @@ def write_config(path: Path, refs: list[str], host: str, pub: Path) -> Path:
     return path
 
 
+def use_revision(rev: str, work: Path) -> None:
+    """Run the sigverify of commit ``rev`` (git archive into the work dir), not the work tree's."""
+    dest = work / "sigverify-src"
+    dest.mkdir()
+    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", rev], check=True, capture_output=True,
+                            text=True).stdout.strip()
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", commit, "sigverify"], check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    SOURCE.update(dir=dest, rev=commit)
+
+
 def sigverify_env() -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = str(SOURCE["dir"]) + os.pathsep + env.get("PYTHONPATH", "")
     for k in ("CI", "GITHUB_ACTIONS", "GITLAB_CI", "GITHUB_STEP_SUMMARY"):  # no CI side effects in the bench
         env.pop(k, None)
     return env
@@ -228,21 +347,29 @@ def trusted_root() -> str:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# the contenders
+# the contenders (each takes the repo:tag paths and the network; references are built on net.host)
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def bench_sigverify(reg: RegistryProcess, refs: list[str], pub: Path, work: Path, concurrency: int | None,
+def refs_on(net: Net, paths: list[str]) -> list[str]:
+    return [f"{net.host}/{p}" for p in paths]
+
+
+def bench_sigverify(net: Net, paths: list[str], pub: Path, work: Path, concurrency: int | None,
                     name: str = "sigverify") -> Measure:
-    cfg = write_config(work / f"{name}-{len(refs)}.yaml", refs, reg.host, pub)
+    refs = refs_on(net, paths)
+    tag = f"{name}-{len(refs)}-{net.rtt_ms:g}"
+    cfg = write_config(work / f"{tag}.yaml", refs, net.host, pub)
     argv = [PY, "-m", "sigverify", "verify", "--config", str(cfg), "--format", "json", "--quiet",
-            "--json", str(work / f"{name}-{len(refs)}.report.json")]
+            "--json", str(work / f"{tag}.report.json")]
     if concurrency:
         argv += ["--concurrency", str(concurrency)]
-    with Phase(reg) as ph:
+    report_path = work / f"{tag}.report.json"
+    report_path.unlink(missing_ok=True)
+    with Phase(net.reg) as ph:
         code, wall, cpu, rss = run_child(argv, sigverify_env(), work / f"{name}.out")
     m = ph.fill(Measure(name, wall, cpu, rss, 1, int(code != 0)), len(refs))
-    report = json.loads((work / f"{name}-{len(refs)}.report.json").read_text()) if code in (0, 1) else {}
+    report = json.loads(report_path.read_text()) if code in (0, 1) and report_path.exists() else {}
     passed = sum(1 for im in report.get("images", []) if im.get("verdict") == "pass")
     m.note = f"{passed}/{len(refs)} pass, exit {code}"
     if passed != len(refs):
@@ -255,53 +382,76 @@ def cosign_argv(cosign: str, pub: Path) -> list[str]:
             "--allow-insecure-registry", "--allow-http-registry", "--output", "json"]
 
 
-def bench_cosign_per_image(reg: RegistryProcess, refs: list[str], pub: Path, work: Path, cosign: str) -> Measure:
+def bench_cosign_per_image(net: Net, paths: list[str], pub: Path, work: Path, cosign: str) -> Measure:
     env = offline_env(work / "cosign-home")
-    m = Measure("cosign verify per image")
+    m = Measure(f"{Path(cosign).name} verify per image")
     t0 = time.perf_counter()
-    with Phase(reg) as ph:
-        for ref in refs:
+    with Phase(net.reg) as ph:
+        for ref in refs_on(net, paths):
             code, _wall, cpu, rss = run_child([*cosign_argv(cosign, pub), ref], env)
             m.cpu_s += cpu
             m.peak_rss_mb = max(m.peak_rss_mb, rss)
             m.processes += 1
             m.failures += int(code != 0)
     m.wall_s = time.perf_counter() - t0 - 0.5  # minus the Phase's settle sleeps
-    ph.fill(m, len(refs))
-    m.note = f"{len(refs) - m.failures}/{len(refs)} pass"
+    ph.fill(m, len(paths))
+    m.note = f"{len(paths) - m.failures}/{len(paths)} pass"
     return m
 
 
-def bench_cosign_one_call(reg: RegistryProcess, refs: list[str], pub: Path, work: Path, cosign: str) -> Measure:
+def bench_cosign_one_call(net: Net, paths: list[str], pub: Path, work: Path, cosign: str) -> Measure:
     env = offline_env(work / "cosign-home")
-    with Phase(reg) as ph:
-        code, wall, cpu, rss = run_child([*cosign_argv(cosign, pub), *refs], env, work / "cosign-one.out")
-    m = ph.fill(Measure("cosign verify, all images in one call", wall, cpu, rss, 1, int(code != 0)), len(refs))
+    out = work / f"{Path(cosign).name}-one.out"
+    with Phase(net.reg) as ph:
+        code, wall, cpu, rss = run_child([*cosign_argv(cosign, pub), *refs_on(net, paths)], env, out)
+    name = f"{Path(cosign).name} verify, all images in one call"
+    m = ph.fill(Measure(name, wall, cpu, rss, 1, int(code != 0)), len(paths))
     m.note = f"exit {code}"
     return m
 
 
-def bench_floor(reg: RegistryProcess, refs: list[str], work: Path, concurrency: int,
-                client: str = "requests") -> Measure:
-    refs_file = work / f"floor-{len(refs)}.txt"
-    refs_file.write_text("\n".join(r.split("/", 1)[1] for r in refs))
-    argv = [PY, str(REPO / "bench" / "floor.py"), "--registry", reg.host, "--concurrency", str(concurrency),
+def bench_floor(net: Net, paths: list[str], work: Path, concurrency: int, client: str = "requests") -> Measure:
+    refs_file = work / f"floor-{len(paths)}.txt"
+    refs_file.write_text("\n".join(paths))
+    argv = [PY, str(REPO / "bench" / "floor.py"), "--registry", net.host, "--concurrency", str(concurrency),
             "--refs-file", str(refs_file), "--client", client]
-    with Phase(reg) as ph:
+    with Phase(net.reg) as ph:
         code, wall, cpu, rss = run_child(argv, dict(os.environ), work / "floor.out")
     name = "raw-HTTP floor (requests.Session)" if client == "requests" else f"raw-HTTP floor ({client} pool)"
-    m = ph.fill(Measure(name, wall, cpu, rss, 1, int(code != 0)), len(refs))
+    m = ph.fill(Measure(name, wall, cpu, rss, 1, int(code != 0)), len(paths))
     m.note = (work / "floor.out").read_text().strip()[-80:]
     return m
 
 
-def startup_times(reg: RegistryProcess, refs: list[str], pub: Path, work: Path) -> dict[str, float]:
-    env = sigverify_env()
-    versions = [run_child([PY, "-m", "sigverify", "--version"], env)[1] for _ in range(5)]
-    cold = bench_sigverify(reg, refs[:1], pub, work, None, name="sigverify-one")
-    return {"sigverify --version (median of 5), s": round(statistics.median(versions), 3),
-            "sigverify one image, s": round(cold.wall_s, 3),
-            "sigverify one image, requests": cold.requests}
+def median_wall(argv: list[str], env: dict[str, str], n: int) -> float:
+    return round(statistics.median(run_child(argv, env)[1] for _ in range(n)), 3)
+
+
+def startup_times(net: Net, paths: list[str], pub: Path, work: Path, cosigns: list[str],
+                  n: int = 7) -> dict[str, Any]:
+    """`--version` / `version` start-up (median of n, interleaved) and one image verified by a fresh process."""
+    env, cenv = sigverify_env(), offline_env(work / "cosign-home")
+    out: dict[str, Any] = {}
+    runs: dict[str, list[float]] = {"sigverify --version": []}
+    for c in cosigns:
+        runs[f"{Path(c).name} version"] = []
+    for _ in range(n):
+        runs["sigverify --version"].append(run_child([PY, "-m", "sigverify", "--version"], env)[1])
+        for c in cosigns:
+            runs[f"{Path(c).name} version"].append(run_child([c, "version"], cenv)[1])
+    for k, v in runs.items():
+        out[f"{k}, s (median of {n})"] = round(statistics.median(v), 3)
+        out[f"{k}, s (min-max)"] = [round(min(v), 3), round(max(v), 3)]
+    ones = [bench_sigverify(net, paths[:1], pub, work, None, name="sigverify-one") for _ in range(n)]
+    out[f"sigverify one image, s (median of {n})"] = round(statistics.median(m.wall_s for m in ones), 3)
+    out["sigverify one image, s (min-max)"] = [round(min(m.wall_s for m in ones), 3),
+                                               round(max(m.wall_s for m in ones), 3)]
+    out["sigverify one image, requests"] = ones[0].requests
+    out["sigverify one image, CPU s"] = round(statistics.median(m.cpu_s for m in ones), 3)
+    for c in cosigns:
+        cs = [bench_cosign_one_call(net, paths[:1], pub, work, c) for _ in range(n)]
+        out[f"{Path(c).name} one image, s (median of {n})"] = round(statistics.median(m.wall_s for m in cs), 3)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -310,7 +460,7 @@ def startup_times(reg: RegistryProcess, refs: list[str], pub: Path, work: Path) 
 
 
 def table(rows: list[Measure], base: Measure, floor: Measure | None) -> str:
-    head = ["", "wall s", "CPU s", "peak RSS MB", "req/image", "registry CPU s", "sigverify faster by"]
+    head = ["", "wall s", "CPU s", "peak RSS MB", "req/image", "token req", "registry CPU s", "sigverify faster by"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for m in rows:
         ratio = "-" if m is base else f"{m.wall_s / base.wall_s:.1f}x"
@@ -318,7 +468,25 @@ def table(rows: list[Measure], base: Measure, floor: Measure | None) -> str:
             ratio = f"sigverify/this = {base.wall_s / m.wall_s:.2f}"
         fail = f" ({m.failures} failed)" if m.failures else ""
         lines.append(f"| {m.name}{fail} | {m.wall_s:.2f} | {m.cpu_s:.2f} | {m.peak_rss_mb:.0f} | "
-                     f"{m.requests_per_image:g} | {m.registry_cpu_s:.2f} | {ratio} |")
+                     f"{m.requests_per_image:g} | {m.token_requests} | {m.registry_cpu_s:.2f} | {ratio} |")
+    return "\n".join(lines)
+
+
+def side_by_side(nets: dict[str, dict[str, Measure]]) -> str:
+    """One row per contender, wall / CPU / requests per image for each network next to each other."""
+    labels = list(nets)
+    head = [""] + [f"{lb}: {c}" for lb in labels for c in ("wall s", "CPU s", "req/img", "RSS MB")]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    names: list[str] = []
+    for rows in nets.values():
+        names += [n for n in rows if n not in names]
+    for name in names:
+        cells = [name]
+        for lb in labels:
+            m = nets[lb].get(name)
+            cells += ([f"{m.wall_s:.2f}", f"{m.cpu_s:.2f}", f"{m.requests_per_image:g}", f"{m.peak_rss_mb:.0f}"]
+                      if m else ["-"] * 4)
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -333,20 +501,40 @@ def tool_version(binary: str) -> str:
     return Path(binary).resolve().name
 
 
-def meta(args: argparse.Namespace, cosign: str | None) -> dict[str, Any]:
+def meta(args: argparse.Namespace, cosigns: list[str]) -> dict[str, Any]:
+    git = ["git", "-C", str(REPO)]
+    dirty = subprocess.run([*git, "status", "--porcelain", "--", "sigverify"], capture_output=True, text=True).stdout
+    auth = getattr(args, "auth", "none")
     return {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "command": "python bench/run.py " + " ".join(sys.argv[1:]),
-        "sigverify_commit": subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                                           capture_output=True, text=True).stdout.strip() or None,
+        "command": ".venv/bin/python bench/run.py " + " ".join(sys.argv[1:]),
+        "sigverify_commit": SOURCE["rev"] or subprocess.run([*git, "rev-parse", "--short", "HEAD"],
+                                                            capture_output=True, text=True).stdout.strip() or None,
+        "sigverify_source": f"git archive of {SOURCE['rev']}" if SOURCE["rev"] else "work tree",
+        "sigverify_package_modified_in_work_tree": bool(dirty.strip()) if not SOURCE["rev"] else None,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()]},
-        "registry": "Debian docker-registry (distribution 2.8), plain HTTP on loopback, no auth, filesystem storage",
+                    "cpu_model": cpu_model(), "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()]},
+        "registry": "Debian docker-registry (distribution 2.8), plain HTTP on 127.0.0.1, filesystem storage, "
+                    + ("token auth (tests/fixtures/registry.py TokenServer, anonymous pull tokens, 300 s)"
+                       if auth == "token" else "no auth"),
+        "repositories": getattr(args, "repos", 1),
+        "network": {"rtt_ms": getattr(args, "rtt_ms", "0"), "setup_rtts_per_connection": args.setup_rtts,
+                    "proxy": "bench/wanproxy.py (asyncio, own process) when rtt > 0"},
         "signatures": "classic cosign key signatures (.sig tag), one per image, made by tests/interop/classic_sign.py",
-        "cosign": f"{cosign} ({tool_version(cosign)})" if cosign else None,
-        "concurrency": args.concurrency or "sigverify default",
+        "cosign": [f"{c} ({tool_version(c)})" for c in cosigns],
+        "concurrency": args.concurrency or f"sigverify default ({DEFAULT_CONCURRENCY})",
         "repeat": getattr(args, "repeat", 1),
     }
+
+
+def cpu_model() -> str:
+    try:
+        for ln in Path("/proc/cpuinfo").read_text().splitlines():
+            if ln.startswith("model name"):
+                return ln.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -364,82 +552,137 @@ def median_of(runs: list[Measure]) -> Measure:
     return m
 
 
-def compare(args: argparse.Namespace, reg: RegistryProcess, work: Path) -> dict[str, Any]:
-    cosign = find_peer("cosign2")
-    t0 = time.perf_counter()
-    refs, pub = populate(reg, args.images, work)
-    print(f"pushed and signed {len(refs)} images in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
-    conc = args.concurrency or 16
-    bench_floor(reg, refs, work, conc)  # warm-up: the registry's caches see every object once before measuring
-    if cosign is None:
-        print("cosign2 not found: run tests/peers/install.sh (cosign rows skipped)", file=sys.stderr)
-    runs: dict[str, list[Measure]] = {"sv": [], "one": [], "floor": [], "floor3": []}
+def start_registry(args: argparse.Namespace, work: Path) -> Any:
+    if args.auth == "token":
+        cls = token_registry_class()
+        (work / "registry").mkdir(parents=True, exist_ok=True)
+        return cls(work / "registry", auth="token", anonymous_pull=True).start()
+    registry_bin = shutil.which("docker-registry")
+    assert registry_bin is not None
+    return RegistryProcess(registry_bin, work / "registry", kind="docker-registry").start()
+
+
+def compare_one(args: argparse.Namespace, net: Net, paths: list[str], pub: Path, work: Path,
+                cosigns: list[str]) -> tuple[list[Measure], Measure, Measure]:
+    """Interleaved rounds of every contender on one network; the medians."""
+    conc = args.concurrency or DEFAULT_CONCURRENCY
+    bench_floor(net, paths, work, conc)  # warm-up: the registry's caches see every object once before measuring
+    runs: dict[str, list[Measure]] = {"sigverify": [], "floor": [], "floor3": []}
+    for c in cosigns:
+        runs[c] = []
     for r in range(args.repeat):  # interleaved, so load changes on a shared machine hit every contender alike
-        runs["sv"].append(bench_sigverify(reg, refs, pub, work, args.concurrency))
-        if cosign is not None:
-            runs["one"].append(bench_cosign_one_call(reg, refs, pub, work, cosign))
-        runs["floor"].append(bench_floor(reg, refs, work, conc))
-        runs["floor3"].append(bench_floor(reg, refs, work, conc, client="urllib3"))
-        print(f"  round {r + 1}: " + ", ".join(f"{k} {v[-1].wall_s:.2f}s" for k, v in runs.items() if v),
-              file=sys.stderr)
-    sv, floor = median_of(runs["sv"]), median_of(runs["floor"])
+        runs["sigverify"].append(bench_sigverify(net, paths, pub, work, args.concurrency))
+        for c in cosigns:
+            runs[c].append(bench_cosign_one_call(net, paths, pub, work, c))
+        runs["floor"].append(bench_floor(net, paths, work, conc))
+        runs["floor3"].append(bench_floor(net, paths, work, conc, client="urllib3"))
+        print(f"  [{net.label}] round {r + 1}: " + ", ".join(f"{Path(k).name} {v[-1].wall_s:.2f}s"
+                                                             for k, v in runs.items() if v), file=sys.stderr)
+    sv, floor = median_of(runs["sigverify"]), median_of(runs["floor"])
     rows: list[Measure] = [sv]
-    if cosign is not None:
-        if not args.skip_cosign_per_image:
-            rows.append(bench_cosign_per_image(reg, refs, pub, work, cosign))
-            print(f"  cosign per image: {rows[-1].wall_s:.2f}s", file=sys.stderr)
-        rows.append(median_of(runs["one"]))
-    rows.append(floor)
-    rows.append(median_of(runs["floor3"]))
-    extra = startup_times(reg, refs, pub, work)
-    targets = {
-        "sigverify wall <= 1.5x floor": sv.wall_s <= 1.5 * floor.wall_s,
-        "sigverify requests/image <= 3": sv.requests_per_image <= 3,
-        "sigverify --version < 0.15 s": extra["sigverify --version (median of 5), s"] < 0.15,
-        "one image cold < 0.5 s": extra["sigverify one image, s"] < 0.5,
-    }
-    for m in rows:
-        if m.name == "cosign verify per image":
-            targets[">= 10x faster than cosign per image"] = m.wall_s >= 10 * sv.wall_s
-        if m.name.startswith("cosign verify, all"):
-            targets[">= 3x faster than one cosign call"] = m.wall_s >= 3 * sv.wall_s
-    result = {"meta": meta(args, cosign), "images": len(refs), "rows": [asdict(m) for m in rows],
-              "startup": extra, "targets": targets, "table": table(rows, sv, floor)}
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"\n{len(refs)} key-signed images, concurrency {conc}, {os.cpu_count()} CPUs, load average {load}\n")
-    print(result["table"])
-    print()
-    for k, v in extra.items():
+    if cosigns and net.rtt_ms == 0 and not args.skip_cosign_per_image:
+        rows.append(bench_cosign_per_image(net, paths, pub, work, cosigns[0]))
+        print(f"  [{net.label}] cosign per image: {rows[-1].wall_s:.2f}s", file=sys.stderr)
+    rows += [median_of(runs[c]) for c in cosigns]
+    rows += [floor, median_of(runs["floor3"])]
+    return rows, sv, floor
+
+
+def sweep(args: argparse.Namespace, net: Net, paths: list[str], pub: Path, work: Path) -> list[dict[str, Any]]:
+    """sigverify and the floor at several concurrencies on one network (interleaved, median of --repeat)."""
+    levels = sorted({int(x) for x in args.sweep.split(",") if x.strip()})
+    sv: dict[int, list[Measure]] = {c: [] for c in levels}
+    fl: dict[int, list[Measure]] = {c: [] for c in levels}
+    for r in range(args.repeat):
+        for c in levels:
+            sv[c].append(bench_sigverify(net, paths, pub, work, c))
+            fl[c].append(bench_floor(net, paths, work, c))
+        print(f"  [{net.label}] sweep round {r + 1}: " + ", ".join(
+            f"c{c} {sv[c][-1].wall_s:.2f}/{fl[c][-1].wall_s:.2f}s" for c in levels), file=sys.stderr)
+    out = []
+    for c in levels:
+        s, f = median_of(sv[c]), median_of(fl[c])
+        out.append({"concurrency": c, "sigverify": asdict(s), "floor": asdict(f),
+                    "sigverify_over_floor": round(s.wall_s / f.wall_s, 2)})
+    return out
+
+
+def compare(args: argparse.Namespace, reg: Any, work: Path) -> dict[str, Any]:
+    cosigns = [p for p in (find_peer(n) for n in args.cosign.split(",") if n) if p]
+    if not cosigns:
+        print(f"no cosign of {args.cosign} found: run tests/peers/install.sh (cosign rows skipped)", file=sys.stderr)
+    rtts = [float(x) for x in args.rtt_ms.split(",") if x.strip()]
+    t0 = time.perf_counter()
+    paths, pub = populate(reg, args.images, work, repos=args.repos)
+    print(f"pushed and signed {len(paths)} images in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    nets: dict[str, dict[str, Measure]] = {}
+    result: dict[str, Any] = {"meta": meta(args, cosigns), "images": len(paths), "networks": {}}
+    targets: dict[str, Any] = {}
+    for rtt in rtts:
+        with network(reg, rtt, args.setup_rtts) as net:
+            rows, sv, floor = compare_one(args, net, paths, pub, work, cosigns)
+            nets[net.label] = {m.name: m for m in rows}
+            entry: dict[str, Any] = {"rtt_ms": rtt, "rows": [asdict(m) for m in rows], "table": table(rows, sv, floor)}
+            entry["startup"] = startup_times(net, paths, pub, work, cosigns if rtt == rtts[0] else [],
+                                             n=args.startup_repeat)
+            if args.sweep and rtt == max(rtts):
+                entry["sweep"] = sweep(args, net, paths, pub, work)
+            result["networks"][net.label] = entry
+            one = [m for m in rows if "one call" in m.name]
+            sv_floor = round(sv.wall_s / floor.wall_s, 2)
+            targets[f"[{net.label}] sigverify / floor (requests, same concurrency)"] = sv_floor
+            for m in one:
+                tool = m.name.split()[0]
+                targets[f"[{net.label}] {tool} one call / sigverify (wall)"] = round(m.wall_s / sv.wall_s, 1)
+                targets[f"[{net.label}] sigverify CPU / {m.name.split()[0]} one call CPU"] = round(
+                    sv.cpu_s / max(m.cpu_s, 0.01), 2)
+    result["side_by_side"] = side_by_side(nets)
+    result["targets"] = targets
+    print(f"\n{len(paths)} key-signed images, {args.repos} repositories, auth {args.auth}, concurrency "
+          f"{args.concurrency or DEFAULT_CONCURRENCY}, {os.cpu_count()} CPUs, load average "
+          + ", ".join(f"{x:.1f}" for x in os.getloadavg()) + "\n")
+    for label, entry in result["networks"].items():
+        print(f"## {label}\n\n{entry['table']}\n")
+        for k, v in entry["startup"].items():
+            print(f"{k}: {v}")
+        for p in entry.get("sweep", []):
+            print(f"concurrency {p['concurrency']:3d}: sigverify {p['sigverify']['wall_s']:.2f}s "
+                  f"floor {p['floor']['wall_s']:.2f}s ratio {p['sigverify_over_floor']}")
+        print()
+    print(result["side_by_side"] + "\n")
+    for k, v in targets.items():
         print(f"{k}: {v}")
-    for k, ok in targets.items():
-        print(f"[{'x' if ok else ' '}] {k}")
     return result
 
 
-def scaling(args: argparse.Namespace, reg: RegistryProcess, work: Path) -> dict[str, Any]:
+def scaling(args: argparse.Namespace, reg: Any, work: Path) -> dict[str, Any]:
     sizes = sorted({int(s) for s in args.scaling.split(",") if s.strip()})
+    rtt = float(args.rtt_ms.split(",")[0])
     t0 = time.perf_counter()
-    refs, pub = populate(reg, max(sizes), work)
-    print(f"pushed and signed {len(refs)} images in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
-    conc = args.concurrency or 16
-    bench_floor(reg, refs, work, conc)  # warm-up
+    paths, pub = populate(reg, max(sizes), work, repos=args.repos)
+    print(f"pushed and signed {len(paths)} images in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    conc = args.concurrency or DEFAULT_CONCURRENCY
     points: list[dict[str, Any]] = []
-    for n in sizes:
-        svs, fls = [], []
-        for _ in range(args.repeat):
-            svs.append(bench_sigverify(reg, refs[:n], pub, work, args.concurrency))
-            fls.append(bench_floor(reg, refs[:n], work, conc))
-        sv, fl = median_of(svs), median_of(fls)
-        points.append({"images": n, "sigverify": asdict(sv), "floor": asdict(fl)})
-        print(f"  {n:5d} images: sigverify {sv.wall_s:6.2f}s {sv.peak_rss_mb:5.0f} MB {sv.requests_per_image} req/img"
-              f" ({sv.note}) | floor {fl.wall_s:6.2f}s {fl.peak_rss_mb:5.0f} MB", file=sys.stderr)
-    result: dict[str, Any] = {"meta": meta(args, None), "points": points}
+    with network(reg, rtt, args.setup_rtts) as net:
+        bench_floor(net, paths, work, conc)  # warm-up
+        for n in sizes:
+            svs, fls = [], []
+            for _ in range(args.repeat):
+                svs.append(bench_sigverify(net, paths[:n], pub, work, args.concurrency))
+                fls.append(bench_floor(net, paths[:n], work, conc))
+            sv, fl = median_of(svs), median_of(fls)
+            points.append({"images": n, "sigverify": asdict(sv), "floor": asdict(fl)})
+            print(f"  {n:5d} images: sigverify {sv.wall_s:6.2f}s {sv.cpu_s:6.2f} CPU s {sv.peak_rss_mb:5.0f} MB "
+                  f"{sv.requests_per_image} req/img ({sv.note}) | floor {fl.wall_s:6.2f}s {fl.peak_rss_mb:5.0f} MB",
+                  file=sys.stderr)
+    result: dict[str, Any] = {"meta": meta(args, []), "points": points}
     lines = ["| images | sigverify wall s | floor wall s | sigverify/floor | sigverify CPU s | sigverify peak RSS MB |"
-             " req/image |", "|---|---|---|---|---|---|---|"]
+             " sigverify ms/image | req/image |", "|---|---|---|---|---|---|---|---|"]
     for p in points:
         s, f = p["sigverify"], p["floor"]
         lines.append(f"| {p['images']} | {s['wall_s']:.2f} | {f['wall_s']:.2f} | {s['wall_s'] / f['wall_s']:.2f} | "
-                     f"{s['cpu_s']:.2f} | {s['peak_rss_mb']:.0f} | {s['requests_per_image']:g} |")
+                     f"{s['cpu_s']:.2f} | {s['peak_rss_mb']:.0f} | {1000 * s['wall_s'] / p['images']:.1f} | "
+                     f"{s['requests_per_image']:g} |")
     result["table"] = "\n".join(lines)
     print(result["table"])
     plot(points, RESULTS / "scaling.png")
@@ -462,7 +705,7 @@ def plot(points: list[dict[str, Any]], path: Path) -> None:
         ax2.plot(xs, [p[key]["peak_rss_mb"] for p in points], marker="o", label=label)
     ax1.set(xlabel="images", ylabel="wall time (s)", title="Time vs image count")
     ax2.set(xlabel="images", ylabel="peak RSS (MB)", title="Memory vs image count")
-    ax2.axhline(120, color="grey", linestyle="--", linewidth=1, label="120 MB target")
+    ax2.axhline(150, color="grey", linestyle="--", linewidth=1, label="150 MB target")
     for ax in (ax1, ax2):
         ax.grid(True, alpha=0.3)
         ax.legend()
@@ -478,21 +721,40 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--images", type=int, default=200, help="images for the comparison (default 200)")
     ap.add_argument("--concurrency", type=int, default=None,
-                    help="sigverify --concurrency and the floor's (default: sigverify's default, 16)")
+                    help=f"sigverify --concurrency and the floor's (default: sigverify's, {DEFAULT_CONCURRENCY})")
     ap.add_argument("--scaling", metavar="N,N,...", help="instead: sigverify and floor at these sizes, with a plot")
     ap.add_argument("--repeat", type=int, default=3,
                     help="rounds of sigverify / one cosign call / floor, median reported (default 3)")
     ap.add_argument("--skip-cosign-per-image", action="store_true", help="skip the slowest row")
+    ap.add_argument("--rtt-ms", default="0", metavar="MS[,MS...]",
+                    help="networks to measure: 0 = loopback, N = bench/wanproxy.py adding N ms per round trip "
+                         "(e.g. 0,40 side by side; default 0)")
+    ap.add_argument("--setup-rtts", type=int, default=1, help="extra round trips per new connection (default 1)")
+    ap.add_argument("--auth", choices=("none", "token"), default="none",
+                    help="token: the registry behind a token server, anonymous pull tokens (default none)")
+    ap.add_argument("--repos", type=int, default=None, help="repositories the images are spread over "
+                    "(default 1; 20 with --auth token)")
+    ap.add_argument("--cosign", default="cosign2,cosign3", help="cosign binaries for the one-call rows "
+                    "(peer names or paths; the first also runs per image; default cosign2,cosign3)")
+    ap.add_argument("--sweep", metavar="C,C,...", help="also sigverify and floor at these concurrencies "
+                    "on the largest --rtt-ms")
+    ap.add_argument("--startup-repeat", type=int, default=7, help="runs of the start-up probes (default 7)")
+    ap.add_argument("--sigverify-rev", metavar="REV", help="measure sigverify as committed at REV (git archive), "
+                    "not the work tree")
     ap.add_argument("--out", type=Path, default=None, help="JSON output (default bench/results/latest.json)")
     args = ap.parse_args(argv)
-    registry_bin = shutil.which("docker-registry")
-    if registry_bin is None:
+    if args.repos is None:
+        args.repos = 20 if args.auth == "token" else 1
+    if shutil.which("docker-registry") is None:
         print("docker-registry missing: apt-get install docker-registry", file=sys.stderr)
         return 2
     RESULTS.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="sigverify-bench-") as tmp:
         work = Path(tmp)
-        reg = RegistryProcess(registry_bin, work / "registry", kind="docker-registry").start()
+        SOURCE["cwd"] = str(work)  # `python -m` puts the cwd first on sys.path: never the work tree's package
+        if args.sigverify_rev:
+            use_revision(args.sigverify_rev, work)
+        reg = start_registry(args, work)
         try:
             result = scaling(args, reg, work) if args.scaling else compare(args, reg, work)
         finally:
