@@ -84,7 +84,10 @@ def test_job_moved_to_a_stage_of_the_users_own(registry: RegistryServer, tmp_pat
     assert line.split()[1] == "verify", proc.stdout
 
 
-SHARDED: dict[str, Any] = {"sigverify": {"parallel": 2}, "sigverify-merge": {"extends": ".sigverify-merge", "needs": ["sigverify"]}}
+SHARDED: dict[str, Any] = {
+    "sigverify": {"parallel": 2},
+    "sigverify-merge": {"extends": ".sigverify-merge", "needs": ["sigverify"]},
+}
 
 
 def test_sharded_include_merges_every_shard_into_one_junit_report(

@@ -59,3 +59,22 @@ def gitlab_ci_local() -> str:
     if shutil.which("rsync") is None:
         missing("`rsync` (gitlab-ci-local needs it)", "Install it with `apt-get install -y rsync`.")
     return path
+
+
+NPM_GROOVY_LINT_VERSION = "15.2.2"
+
+
+def npm_groovy_lint() -> str:
+    """npm-groovy-lint (Jenkinsfile linter, CodeNarc) from the tool cache; it needs `java`."""
+    prefix = CACHE / "npm-groovy-lint"
+    path = _find("npm-groovy-lint", prefix / "node_modules" / ".bin" / "npm-groovy-lint")
+    if path is None:
+        missing(
+            "`npm-groovy-lint`",
+            f"Install it with `npm install --prefix {prefix} npm-groovy-lint@{NPM_GROOVY_LINT_VERSION}` "
+            "(or run tests/ci/install_node_tools.sh).",
+        )
+        raise AssertionError("unreachable")
+    if shutil.which("java") is None:
+        missing("`java` (npm-groovy-lint needs it)", "Install a Java runtime, e.g. `apt-get install -y default-jre`.")
+    return path
