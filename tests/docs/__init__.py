@@ -14,7 +14,8 @@ Which blocks are checked, and the marker convention (an HTML comment on the line
   understood) that starts with ``sigverify`` or ``.venv/bin/sigverify`` is **run** in a temporary directory that
   holds a copy of examples/ and every file the same document creates (a YAML block whose first line is
   ``# name.yaml``, or a command's ``> file`` redirection). It must exit 0 unless the block is marked
-  ``<!-- doc-test: exit N -->``.
+  ``<!-- doc-test: exit N -->``. In a console block, every output line shown must be a line the commands
+  printed (an excerpt is fine; ``...`` lines are skipped).
 * ``<!-- doc-test: network -->`` marks a console block that needs a registry or a cloud service, and
   ``<!-- doc-test: shape -->`` one that needs the reader's own files: they are checked for shape only — the
   subcommand exists, every flag exists in that subcommand's ``--help``, and every file given to ``--config`` /

@@ -97,6 +97,7 @@ def test_sigverify_commands_run_as_written(block: Block, tmp_path: Path) -> None
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "GITLAB_", "CI"))}
     expected = block.expected_exit()
     ran = 0
+    out: list[str] = []
     for cmd in commands(block):
         if not is_sigverify(cmd):
             continue
@@ -108,7 +109,13 @@ def test_sigverify_commands_run_as_written(block: Block, tmp_path: Path) -> None
         if (target := redirect_target(cmd)) is not None:
             (tmp_path / target).write_text(proc.stdout, encoding="utf-8")
         ran += 1
+        out.append(proc.stdout)
     assert ran
+    printed = {ln.rstrip() for text in out for ln in text.split("\n")}
+    shown = [ln.rstrip() for ln in block.text.split("\n") if block.lang == "console" and ln.strip()
+             and not ln.startswith("$ ") and ln.strip() not in ("...", "…")]
+    missing = [ln for ln in shown if ln not in printed]
+    assert not missing, f"{block.id}: output shown in the document but not printed: {missing}"
 
 
 def test_shape_check_catches_an_unknown_flag() -> None:
