@@ -9,7 +9,7 @@ Which blocks are checked, and the marker convention (an HTML comment on the line
   one policy) at the place its top-level key says and loaded the same way.
 * ``<!-- doc-test: ci -->`` marks a block another test folder checks (CI files: GitHub workflows, GitLab
   templates, Jenkins). Blocks in docs/ci.md and in README's "CI integration" and "Org scale" sections are
-  skipped without a marker (tests/ci owns them).
+  skipped without a marker (tests/ci owns them). A ``ci`` block elsewhere is only checked to be YAML.
 * Every ```console / ```sh block is parsed; each command (``$`` prompts, ``\\`` continuations and ``&&`` chains
   understood) that starts with ``sigverify`` or ``.venv/bin/sigverify`` is **run** in a temporary directory that
   holds a copy of examples/ and every file the same document creates (a YAML block whose first line is

@@ -11,7 +11,7 @@ import yaml
 
 from sigverify.errors import ConfigError
 from sigverify.policy import load_config
-from tests.docs.mdblocks import REPO, Block, checked_blocks
+from tests.docs.mdblocks import OTHER_OWNER_FILES, REPO, Block, blocks, checked_blocks, doc_files
 
 YAML_BLOCKS = checked_blocks({"yaml", "yml"})
 TOP_KEYS = {"version", "images", "registries", "policies", "default", "trust_root", "files"}
@@ -146,3 +146,17 @@ def test_a_wrong_key_in_a_fragment_fails(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="tlogs"):
         load_config(path)
 
+
+
+CI_SNIPPETS = [
+    b
+    for f in doc_files()
+    for b in blocks(f)
+    if b.lang in ("yaml", "yml") and b.marked("ci") and b.file not in OTHER_OWNER_FILES
+]
+
+
+@pytest.mark.parametrize("block", CI_SNIPPETS, ids=lambda b: b.id)
+def test_ci_snippets_in_these_documents_are_yaml(block: Block) -> None:
+    """CI snippets outside the CI documents are at least well-formed YAML with a mapping at the top."""
+    assert isinstance(yaml.safe_load(block.text), dict), block.id
