@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 
@@ -9,7 +10,9 @@ from sigverify.errors import InvalidReferenceError
 from sigverify.models import ImageRef
 
 DOCKER_HUB = "docker.io"
-_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
+DOCKER_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
+HTTPS_PORT = 443
+MAX_PORT = 65535
 
 # distribution/reference regexp.go
 _ALNUM = r"[a-z0-9]+"
@@ -43,9 +46,112 @@ def check_digest(ref: str, digest: str) -> str:
     if DIGEST_RE.fullmatch(digest):
         return digest
     if _ANY_DIGEST_RE.fullmatch(digest):
-        raise _fail(ref, f"unsupported or malformed digest {digest!r}",
-                    "Only sha256 (64 lowercase hex) and sha512 (128 lowercase hex) digests are verified.")
+        raise _fail(
+            ref,
+            f"unsupported or malformed digest {digest!r}",
+            "Only sha256 (64 lowercase hex) and sha512 (128 lowercase hex) digests are verified.",
+        )
     raise _fail(ref, f"malformed digest {digest!r}")
+
+
+class HostError(ValueError):
+    """A registry host[:port] that has no normal form: ``why`` says what is wrong, ``tip`` what to write."""
+
+    def __init__(self, why: str, tip: str | None = None) -> None:
+        super().__init__(why)
+        self.why = why
+        self.tip = tip
+
+
+_IPV4_LIKE = re.compile(r"[0-9.]+")
+_IPV6_TEXT = re.compile(r"[0-9A-Fa-f:]+")  # the reference grammar's IPv6 literal: no zone, no dotted tail
+
+
+def _compress_ipv6(address: ipaddress.IPv6Address) -> str:
+    """RFC 5952 text in hexadecimal groups only (Python writes IPv4-mapped addresses with a dotted tail)."""
+    groups = [f"{int(g, 16):x}" for g in address.exploded.split(":")]
+    best_start, best_len, start = -1, 1, -1
+    for i, g in enumerate([*groups, "end"]):
+        if g == "0":
+            start = i if start < 0 else start
+            continue
+        if start >= 0 and i - start > best_len:
+            best_start, best_len = start, i - start
+        start = -1
+    if best_start < 0:
+        return ":".join(groups)
+    return ":".join(groups[:best_start]) + "::" + ":".join(groups[best_start + best_len :])
+
+
+def normalise_host(host: str) -> str:
+    """The one spelling of a registry ``host[:port]`` that every reference, pattern and setting is compared in.
+
+    Host names are lower-cased; Docker Hub's names (``docker.io``, ``index.docker.io``, ``registry-1.docker.io``)
+    are ``docker.io``; the HTTPS default port ``:443`` is dropped; ports lose leading zeros (``05000`` is
+    ``5000``); IPv6 literals keep their brackets in compressed lower-case form (``[::1]``). ``:80`` is kept: it
+    names a different registry (reached over plain HTTP only when the registry is listed as insecure). Raises
+    HostError for what has no normal form: non-ASCII names, empty or out-of-range ports, numeric hosts that
+    are not a dotted-quad IPv4 address, and one-word hosts without a port other than ``localhost`` (which
+    would read as a Docker Hub namespace once lower-cased).
+    """
+    if not host:
+        raise HostError("empty registry host")
+    if not host.isascii():
+        try:
+            suggestion: str | None = host.encode("idna").decode("ascii").lower()
+        except UnicodeError:
+            suggestion = None
+        idna = f" (its IDNA form is {suggestion})" if suggestion else ""
+        raise HostError(f"registry host {host!r} is not ASCII{idna}", "write the host in its ASCII (IDNA) form.")
+    if host.startswith("["):
+        end = host.find("]")
+        if end < 0:
+            raise HostError(f"unclosed '[' in registry host {host!r}")
+        name, rest = host[: end + 1], host[end + 1 :]
+        if rest and not rest.startswith(":"):
+            raise HostError(f"unexpected {rest!r} after the IPv6 address in {host!r}")
+        port_text = rest[1:] if rest else None
+        if not _IPV6_TEXT.fullmatch(name[1:-1]):
+            raise HostError(f"invalid IPv6 address {name!r}", "write the address in hexadecimal groups, e.g. [::1].")
+        try:
+            name = f"[{_compress_ipv6(ipaddress.IPv6Address(name[1:-1]))}]"
+        except ValueError as exc:
+            raise HostError(f"invalid IPv6 address {name!r}") from exc
+    else:
+        name, sep, port_text_raw = host.partition(":")
+        port_text = port_text_raw if sep else None
+        name = name.lower()
+        if not DOMAIN_RE.fullmatch(name) or ":" in port_text_raw:
+            raise HostError(f"invalid registry host {host!r}")
+        if _IPV4_LIKE.fullmatch(name):
+            try:
+                canonical_ip = str(ipaddress.IPv4Address(name))
+            except ValueError as exc:
+                raise HostError(
+                    f"numeric registry host {name!r} is not a dotted-quad IPv4 address",
+                    "write the address as four decimal numbers without leading zeros, e.g. 127.0.0.1.",
+                ) from exc
+            name = canonical_ip
+        elif "." not in name and name != "localhost" and port_text is None:
+            raise HostError(
+                f"registry host {host!r} has no '.' and is not localhost, so its lower-case form "
+                "would read as a Docker Hub namespace",
+                "write the registry's full host name (with a domain), or lower-case the name for Docker Hub.",
+            )
+    port: int | None = None
+    if port_text is not None:
+        if not port_text:
+            raise HostError(f"empty port in registry host {host!r}", "drop the ':' or write a port number.")
+        if not port_text.isdigit() or not port_text.isascii():
+            raise HostError(f"port {port_text!r} in {host!r} is not a number")
+        port = int(port_text)
+        if not 1 <= port <= MAX_PORT:
+            raise HostError(f"port {port_text} in {host!r} is out of range (1-{MAX_PORT})")
+    if name in DOCKER_HUB_ALIASES and port in (None, HTTPS_PORT):
+        return DOCKER_HUB
+    if port is None or port == HTTPS_PORT:
+        return name
+    return f"{name}:{port}"
 
 
 def _split_domain(name: str) -> tuple[str, str]:
@@ -55,15 +161,13 @@ def _split_domain(name: str) -> tuple[str, str]:
         registry, repository = DOCKER_HUB, name
     else:
         registry, repository = first, rest
-    if registry in _HUB_ALIASES:
-        registry = DOCKER_HUB
     if registry == DOCKER_HUB and "/" not in repository:
         repository = f"library/{repository}"
     return registry, repository
 
 
 def _parse_layout(ref: str, base_dir: str | None) -> ImageRef:
-    body = ref[len("oci:"):]
+    body = ref[len("oci:") :]
     if not body:
         raise _fail(ref, "empty OCI layout path")
     digest: str | None = None
@@ -105,16 +209,24 @@ def parse(ref: str, *, base_dir: str | None = None) -> ImageRef:
     last_slash = ref.rfind("/")
     colon = ref.rfind(":")
     if colon > last_slash:
-        ref, tag = ref[:colon], ref[colon + 1:]
+        ref, tag = ref[:colon], ref[colon + 1 :]
         if not TAG_RE.fullmatch(tag):
-            raise _fail(original, f"invalid tag {tag!r}",
-                        "Tags are up to 128 letters, digits, '_', '.', '-' (not starting with '.' or '-').")
+            raise _fail(
+                original,
+                f"invalid tag {tag!r}",
+                "Tags are up to 128 letters, digits, '_', '.', '-' (not starting with '.' or '-').",
+            )
 
     if not ref:
         raise _fail(original, "missing repository name")
     registry, repository = _split_domain(ref)
-    if registry != DOCKER_HUB and not DOMAIN_RE.fullmatch(registry):
-        raise _fail(original, f"invalid registry host {registry!r}")
+    if registry != DOCKER_HUB:
+        try:
+            registry = normalise_host(registry)
+        except HostError as exc:
+            raise _fail(original, exc.why, exc.tip) from None
+        if registry == DOCKER_HUB and "/" not in repository:
+            repository = f"library/{repository}"
     if not PATH_RE.fullmatch(repository):
         if repository.lower() != repository:
             raise _fail(original, "repository names must be lowercase")

@@ -7,9 +7,20 @@ import re
 from dataclasses import dataclass
 
 from sigverify.policy.model import Matcher
+from sigverify.reference import DOCKER_HUB, DOCKER_HUB_ALIASES, HTTPS_PORT, MAX_PORT, HostError, normalise_host
 
-DOCKER_HUB = "docker.io"
-DOCKER_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
+__all__ = [
+    "DOCKER_HUB",
+    "DOCKER_HUB_ALIASES",
+    "NormalisedPattern",
+    "PatternError",
+    "check_regexp_host",
+    "compile_glob",
+    "glob_matcher",
+    "normalise_glob",
+    "regexp_matcher",
+]
+
 OCI_PREFIX = "oci:"
 
 
@@ -146,16 +157,34 @@ def normalise_glob(pattern: str, base_dir: str) -> NormalisedPattern:
             "a pattern needs a repository after the registry host, so this one can never match",
             tip=f"write {first}/** for every repository of that registry, or ** for every image",
         )
-    rewritten = None
-    if first in DOCKER_HUB_ALIASES:
-        new_segments = [DOCKER_HUB, *segments[1:]]
-        if len(new_segments) == 2 and new_segments[1] != "**":
-            new_segments.insert(1, "library")
-        new = "/".join(new_segments)
-        if new != pattern:
-            rewritten = pattern
-        return NormalisedPattern(new, rewritten)
-    return NormalisedPattern(pattern)
+    host = _normalise_pattern_host(first)
+    new_segments = [host, *segments[1:]]
+    if host == DOCKER_HUB and len(new_segments) == 2 and new_segments[1] != "**":
+        new_segments.insert(1, "library")  # like references: official images live in library/
+    new = "/".join(new_segments)
+    return NormalisedPattern(new, None if new == pattern else pattern)
+
+
+def _normalise_pattern_host(first: str) -> str:
+    """The host segment of a glob in normal form (the same rules as references; wildcards kept)."""
+    if first == "**":
+        return first
+    if not _has_wildcard(first):
+        try:
+            return normalise_host(first)
+        except HostError as exc:
+            raise PatternError(exc.why, tip=exc.tip) from None
+    # A wildcard host: lower-case it and normalise a literal port; a wildcard port is kept as written.
+    host = first.lower()
+    name, sep, port = host.rpartition(":")
+    if not sep or "]" in port or _has_wildcard(port):
+        return host
+    if not port.isascii() or not port.isdigit():
+        raise PatternError(f"port {port!r} in {first!r} is not a number")
+    number = int(port)
+    if not 1 <= number <= MAX_PORT:
+        raise PatternError(f"port {port} in {first!r} is out of range (1-{MAX_PORT})")
+    return name if number == HTTPS_PORT else f"{name}:{number}"
 
 
 def _docker_hub_form(segments: list[str]) -> str:
@@ -170,6 +199,37 @@ def glob_matcher(pattern: str, base_dir: str) -> Matcher:
     return Matcher(pattern=norm.pattern, compiled=compile_glob(norm.pattern), regexp=False)
 
 
+_REGEXP_LITERAL_HOST = re.compile(r"(?:[A-Za-z0-9:-]|\\?\.)+(?=/)")
+
+
+def check_regexp_host(expr: str) -> None:
+    """Refuse a regexp whose literal host part is not in normal form: it could never match a normalised name.
+
+    A regexp cannot be normalised; it is matched against the normalised name (``docker.io/library/nginx``,
+    ``localhost:5000/app``). When the regexp starts with a literal host (letters, digits, ``-``, ``:``, ``.``
+    or ``\\.``, up to the first ``/``), that host must already be in normal form.
+    """
+    m = _REGEXP_LITERAL_HOST.match(expr)
+    if m is None:
+        return
+    written = m.group(0)
+    literal = written.replace("\\.", ".")
+    if "." not in literal and ":" not in literal and literal != "localhost" and literal.lower() == literal:
+        return  # a repository path, not a host (docker.io's names never start without a host)
+    try:
+        normal = normalise_host(literal)
+    except HostError as exc:
+        raise PatternError(f"the regexp's host {literal!r} can never match: {exc.why}", tip=exc.tip) from None
+    if normal != literal:
+        escaped = re.escape(normal).replace("\\:", ":").replace("\\-", "-")
+        raise PatternError(
+            f"the regexp's host {literal!r} is not in normal form, so it can never match: regexps are matched "
+            f"against normalised names, whose registry is written {normal!r}",
+            tip=f"start the regexp with {escaped}/",
+        )
+
+
 def regexp_matcher(expr: str) -> Matcher:
-    """A Matcher for ``{regexp: ...}``: the whole normalised name must match (raises re.error)."""
+    """A Matcher for ``{regexp: ...}``: the whole normalised name must match (raises re.error, PatternError)."""
+    check_regexp_host(expr)
     return Matcher(pattern=expr, compiled=re.compile(expr), regexp=True)

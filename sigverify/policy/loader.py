@@ -11,7 +11,7 @@ from typing import Any, Literal, cast
 
 from sigverify.errors import ConfigError, ConfigProblem
 from sigverify.policy.claims import CLAIM_OIDS, claim_oid
-from sigverify.policy.globs import DOCKER_HUB, DOCKER_HUB_ALIASES, PatternError, glob_matcher, regexp_matcher
+from sigverify.policy.globs import PatternError, glob_matcher, regexp_matcher
 from sigverify.policy.model import (
     AttestationRequirement,
     Authority,
@@ -28,6 +28,7 @@ from sigverify.policy.model import (
 )
 from sigverify.policy.schemacheck import did_you_mean, schema_problems
 from sigverify.policy.yamlstrict import KeyPath, YamlDoc, format_path, parse_strict
+from sigverify.reference import HostError, normalise_host
 
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
 MAX_KEY_BYTES = 64 * 1024
@@ -38,6 +39,7 @@ ERROR_TIP = (
 )
 
 _ALLOWED_EC_CURVES = ("secp256r1", "secp384r1", "secp521r1")
+_HTTPS_PORT_SUFFIX = re.compile(r":0*443$")
 _PEM_LABEL = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----")
 _FIELD_PATH = re.compile(r"[^.]+(?:\.[^.]+)*")
 _NOTATION_PATHS = {"trust_store": "any", "tsa_store": "any", "trust_policy": "file", "trust_store_dir": "dir"}
@@ -301,13 +303,24 @@ class _Builder:
         first: dict[str, str] = {}
         for host, settings in value.items():
             path: KeyPath = ("registries", host)
-            name = DOCKER_HUB if host in DOCKER_HUB_ALIASES else host
+            try:
+                name = normalise_host(host)
+            except HostError as exc:
+                if "/" not in host:  # a scheme or path is already reported by the schema check
+                    tip = f"; tip: {exc.tip}" if exc.tip else ""
+                    self.err(path, f"registry key {host!r} cannot be normalised: {exc.why}{tip}", key=True)
+                continue
             if name in first:
                 self.err(path, f"'{host}' and '{first[name]}' name the same registry ({name})", key=True)
                 continue
             first[name] = host
             if not isinstance(settings, dict):
                 continue
+            if settings.get("insecure") is True and _HTTPS_PORT_SUFFIX.search(host):
+                self.err((*path, "insecure"), f"'{host}' names port 443, the HTTPS port, which is dropped from "
+                         f"registry names ({name}); an insecure registry is spoken to over plain HTTP",
+                         expected="insecure: true only for a registry served over plain HTTP, with its port",
+                         found=f"{host}: {{insecure: true}}")
             ca = settings.get("ca_file")
             ca_file = self.existing((*path, "ca_file"), ca, "file", "ca_file") if isinstance(ca, str) and ca else None
             insecure = settings.get("insecure", False)
@@ -434,7 +447,12 @@ class _Builder:
                 if self.regexp(rpath, item["regexp"]) is None:
                     ok = False
                 else:
-                    out.append(regexp_matcher(item["regexp"]))
+                    try:
+                        out.append(regexp_matcher(item["regexp"]))
+                    except PatternError as exc:
+                        tip = f"; tip: {exc.tip}" if exc.tip else ""
+                        self.err(rpath, f"bad image regexp {item['regexp']!r}: {exc.message}{tip}")
+                        ok = False
             else:
                 ok = False
         return tuple(out) if ok else None

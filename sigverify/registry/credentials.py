@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from sigverify.errors import RegistryError
 from sigverify.models import Code
+from sigverify.reference import HostError, normalise_host
 
 if TYPE_CHECKING:
     from sigverify.policy.model import RegistrySettings
@@ -42,8 +43,11 @@ class Credential:
 
 
 def canonical_host(host: str) -> str:
-    """Docker Hub's many names are one registry; everything else is host[:port] lowercased."""
-    host = host.lower()
+    """The normal form of a registry host (as references are written), so `auths` keys like ``host:443`` match."""
+    try:
+        host = normalise_host(host)
+    except HostError:  # a config.json key that names no registry: compared as written, lowercased
+        host = host.lower()
     return "docker.io" if host in DOCKER_HUB_ALIASES else host
 
 

@@ -58,6 +58,21 @@ NORMALISED = [
     ("oci:./layouts/../app", "oci:/cfg/app"),
     ("oci:/abs/layout", "oci:/abs/layout"),
     ("localhost/app", "localhost/app"),
+    # one registry, one spelling: case, the HTTPS port and port spelling as for references
+    ("DOCKER.IO/library/nginx", "docker.io/library/nginx"),
+    ("docker.io:443/nginx", "docker.io/library/nginx"),
+    ("index.docker.io:443/library/*", "docker.io/library/*"),
+    ("Registry-1.Docker.IO:0443/acme/**", "docker.io/acme/**"),
+    ("Localhost:5000/team/**", "localhost:5000/team/**"),
+    ("127.0.0.1:05000/**", "127.0.0.1:5000/**"),
+    ("GHCR.io:443/acme/app", "ghcr.io/acme/app"),
+    ("[0:0::1]:5000/app", "[::1]:5000/app"),
+    ("docker.io:80/x/y", "docker.io:80/x/y"),  # :80 is kept: another (plain-HTTP) registry
+    # a wildcard host is lower-cased and its literal port normalised
+    ("*.Example.com:0443/app", "*.example.com/app"),
+    ("*.example.com:08080/app", "*.example.com:8080/app"),
+    ("localhost:*/app", "localhost:*/app"),
+    ("**/app", "**/app"),
 ]
 
 
@@ -94,6 +109,14 @@ REJECTED = [
     ("oci:", "layout path"),
     ("oci:layouts/app:v1", "oci:layouts/app"),
     ("oci:layouts/app@sha256:abc", "oci:layouts/app"),
+    ("localhost:0/app", "out of range"),
+    ("localhost:65536/app", "out of range"),
+    ("localhost:/app", "empty port"),
+    ("*.io:99999/app", "out of range"),
+    ("*.io:5x/app", "not a number"),
+    ("ACME/app", "Docker Hub namespace"),
+    ("127.1/app", "dotted-quad"),
+    ("bücher.de/app", "xn--bcher-kva.de"),
 ]
 
 
@@ -116,3 +139,51 @@ def test_regexp_matcher_is_whole_string() -> None:
 def test_double_star_never_matches_empty_segments() -> None:
     assert compile_glob("localhost:5000/team/**").fullmatch("localhost:5000/team/") is None
     assert compile_glob("localhost:5000/team/**").fullmatch("localhost:5000/team//app") is None
+
+
+@pytest.mark.parametrize(
+    ("written", "name"),
+    [
+        ("DOCKER.IO/library/nginx", "docker.io/library/nginx"),
+        ("index.docker.io:443/nginx", "docker.io/library/nginx"),
+        ("Localhost:5000/team/app", "localhost:5000/team/app"),
+        ("127.0.0.1:05000/team/*", "127.0.0.1:5000/team/app"),
+    ],
+)
+def test_pattern_in_any_spelling_matches_the_normalised_name(written: str, name: str) -> None:
+    assert glob_matcher(written, "/cfg").matches(name)
+
+
+REGEXP_NOT_NORMAL = [
+    (r"Localhost:5000/.*", "localhost:5000/"),
+    (r"DOCKER\.IO/library/.*", r"docker\.io/"),
+    (r"index\.docker\.io/library/nginx", r"docker\.io/"),
+    (r"docker\.io:443/.*", r"docker\.io/"),
+    (r"127\.0\.0\.1:05000/team/.+", r"127\.0\.0\.1:5000/"),
+    (r"ghcr.io:0/.*", "out of range"),
+]
+
+
+@pytest.mark.parametrize(("expr", "hint"), REGEXP_NOT_NORMAL)
+def test_regexp_with_a_host_not_in_normal_form_is_rejected(expr: str, hint: str) -> None:
+    with pytest.raises(PatternError) as info:
+        regexp_matcher(expr)
+    assert hint in f"{info.value.message} {info.value.tip}"
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        r"ghcr\.io/acme/.*",
+        r"localhost:5000/.*",
+        r"127\.0\.0\.1:5000/x",
+        r"docker\.io/library/.*",
+        r".*",
+        r"(?i)GHCR\.IO/.*",
+        r"(ghcr|quay)\.io/.*",
+        r"[a-z]+\.io/x",
+        r"team/.*",
+    ],
+)
+def test_regexp_in_normal_form_or_without_a_literal_host_is_accepted(expr: str) -> None:
+    assert regexp_matcher(expr).regexp
