@@ -42,6 +42,7 @@ class Code:
     REGISTRY_ERROR = "REGISTRY_ERROR"
     SIZE_LIMIT = "SIZE_LIMIT"
     INSECURE_REFUSED = "INSECURE_REFUSED"
+    TIMEOUT = "TIMEOUT"  # a request, an image or the whole run (--timeout) exceeded its time bound
     INVALID_REFERENCE = "INVALID_REFERENCE"
     INTERNAL_ERROR = "INTERNAL_ERROR"
     # sigverify merge: the reports do not make up one whole sharded run

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -12,11 +13,20 @@ from sigverify.models import ImageRef
 from sigverify.registry.base import Referrers, Source
 from sigverify.registry.credentials import Keychain, canonical_host
 from sigverify.registry.layout import LayoutSource
-from sigverify.registry.limits import RequestCounter, RetryPolicy
+from sigverify.registry.limits import (
+    IMAGE_TIMEOUT,
+    PER_REGISTRY_CONNECTIONS,
+    REQUEST_TIMEOUT,
+    RUN_TIMEOUT,
+    Bound,
+    RequestCounter,
+    RetryPolicy,
+)
 
-if TYPE_CHECKING:  # the HTTP stack (requests) is imported only when a remote registry is first used
+if TYPE_CHECKING:  # the HTTP stack (urllib3) is imported only when a remote registry is first used
     from sigverify.policy.model import RegistrySettings
-    from sigverify.registry.remote import RemoteSource
+    from sigverify.registry.auth import Authenticator
+    from sigverify.registry.transport import Transport
 
 __all__ = ["Referrers", "Registries", "RetryPolicy", "Source", "api_host"]
 
@@ -27,14 +37,22 @@ def api_host(registry: str) -> str:
 
 
 class Registries:
-    """Hands out thread-safe Sources: one per registry host (pooled, shared auth state), one per layout."""
+    """Hands out thread-safe Sources: one per image for a registry host (pooled and authenticated per host, bounded
+    in time per image), one per layout.
+
+    Time bounds: ``timeout`` per request (connect, headers and body), ``image_timeout`` for everything asked about
+    one image (counted from ``source_for``), ``run_timeout`` for all of it (counted from construction). At most
+    ``pool_size`` requests (and connections) are in flight to one registry host at once.
+    """
 
     def __init__(
         self,
         settings: Mapping[str, RegistrySettings],
         *,
-        timeout: float = 30.0,
-        pool_size: int = 32,
+        timeout: float = REQUEST_TIMEOUT,
+        image_timeout: float = IMAGE_TIMEOUT,
+        run_timeout: float = RUN_TIMEOUT,
+        pool_size: int = PER_REGISTRY_CONNECTIONS,
         env: Mapping[str, str] | None = None,
         docker_config_dir: str | None = None,
         user_agent: str = f"sigverify/{__version__}",
@@ -42,14 +60,16 @@ class Registries:
     ) -> None:
         self._settings = {canonical_host(k): v for k, v in settings.items()}
         self._timeout = timeout
-        self._pool_size = pool_size
+        self._image_timeout = image_timeout
+        self._run_bound = Bound(time.monotonic() + run_timeout, f"the run's {run_timeout:g} s bound (--timeout)")
+        self._pool_size = min(pool_size, PER_REGISTRY_CONNECTIONS)
         self._env = dict(os.environ if env is None else env)
         self._user_agent = user_agent
         self._retry = retry
         self._keychain = Keychain(self._settings, env=self._env, docker_config_dir=docker_config_dir)
         self._counter = RequestCounter()
         self._lock = threading.Lock()
-        self._remotes: dict[str, RemoteSource] = {}
+        self._remotes: dict[str, tuple[Transport, Authenticator]] = {}
         self._layouts: dict[str, LayoutSource] = {}
 
     @property
@@ -61,9 +81,10 @@ class Registries:
     def token_request_count(self) -> int:
         """Bearer token requests sent so far (all hosts)."""
         with self._lock:
-            return sum(r.auth.token_requests for r in self._remotes.values())
+            return sum(auth.token_requests for _transport, auth in self._remotes.values())
 
     def source_for(self, ref: ImageRef) -> Source:
+        """The source of ``ref``; for a registry, a view whose requests all end by this image's deadline."""
         if ref.layout is not None:
             root = os.path.realpath(ref.layout)
             with self._lock:
@@ -71,16 +92,19 @@ class Registries:
                 if layout is None:
                     layout = self._layouts[root] = LayoutSource(root)
             return layout
+        from sigverify.registry.remote import RemoteSource
+
         registry = canonical_host(ref.registry)
         with self._lock:
             remote = self._remotes.get(registry)
             if remote is None:
                 remote = self._remotes[registry] = self._new_remote(registry)
-        return remote
+        image = Bound(time.monotonic() + self._image_timeout, f"the image's {self._image_timeout:g} s bound")
+        bound = image if image.at < self._run_bound.at else self._run_bound
+        return RemoteSource(registry, remote[0], remote[1], bound)
 
-    def _new_remote(self, registry: str) -> RemoteSource:
+    def _new_remote(self, registry: str) -> tuple[Transport, Authenticator]:
         from sigverify.registry.auth import Authenticator
-        from sigverify.registry.remote import RemoteSource
         from sigverify.registry.transport import Transport
 
         settings = self._settings.get(registry)
@@ -101,12 +125,12 @@ class Registries:
             retry=self._retry,
         )
         auth = Authenticator(registry, transport, self._keychain, timeout=self._timeout)
-        return RemoteSource(registry, transport, auth)
+        return transport, auth
 
     def close(self) -> None:
         with self._lock:
-            for remote in self._remotes.values():
-                remote.transport.close()
+            for transport, _auth in self._remotes.values():
+                transport.close()
             self._remotes.clear()
             self._layouts.clear()
 

@@ -2,30 +2,33 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import requests
-
 from sigverify.errors import RegistryError
 from sigverify.models import Code
 from sigverify.registry.credentials import Credential, Keychain
+from sigverify.registry.limits import current_bound
 from sigverify.registry.transport import (
+    Response,
     Transport,
     discard,
     json_object,
     origin_of,
     read_capped,
     read_error_detail,
+    redact_text,
     redact_url,
 )
 
 MAX_TOKEN_RESPONSE = 1024 * 1024
 MIN_TOKEN_LIFETIME = 60  # seconds, as the docker token spec says when expires_in is absent or smaller
-EXPIRY_MARGIN = 10.0
+EXPIRY_MARGIN = 10.0  # a cached token is renewed this long before it expires (or at 90% of a short life)
+MAX_TOKEN_LIFETIME = 24 * 3600.0  # never trust a token longer than this, whatever expires_in says
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,25 @@ def parse_challenges(header: str) -> list[Challenge]:
     return out
 
 
+def token_lifetime(obj: Mapping[str, object] | None, now: float | None = None) -> float:
+    """Seconds a token stays valid from when it was asked for: ``expires_in`` (at least 60 s, the docker token
+    spec's default, at most a day), less the time since ``issued_at`` if the server says it was issued earlier."""
+    raw = obj.get("expires_in") if obj is not None else None
+    seconds = float(raw) if isinstance(raw, int | float) and not isinstance(raw, bool) else 0.0
+    seconds = min(max(seconds, float(MIN_TOKEN_LIFETIME)), MAX_TOKEN_LIFETIME)
+    issued = obj.get("issued_at") if obj is not None else None
+    if isinstance(issued, str):
+        try:
+            when = dt.datetime.fromisoformat(issued.replace("Z", "+00:00"))
+        except ValueError:
+            when = None
+        if when is not None and when.tzinfo is not None:
+            age = (time.time() if now is None else now) - when.timestamp()
+            if age > 0:  # issued before we asked (a cached token) has less left; never below a minute, so
+                seconds = max(seconds - age, float(MIN_TOKEN_LIFETIME))  # a skewed clock is not a token per request
+    return seconds
+
+
 def pull_scope(repository: str) -> str:
     return f"repository:{repository}:pull"
 
@@ -142,7 +164,8 @@ class Authenticator:
                 self._probe_lock.release()
                 return False
             return True
-        self._known.wait(self.timeout * 2)
+        bound = current_bound()
+        self._known.wait(max(0.0, min(self.timeout * 2, bound.remaining() if bound else self.timeout * 2)))
         return False
 
     def end_probe(self) -> None:
@@ -163,7 +186,7 @@ class Authenticator:
             return "Bearer " + self.token(pull_scope(repository))
         return None
 
-    def on_unauthorized(self, resp: requests.Response, repository: str, sent: str | None) -> str:
+    def on_unauthorized(self, resp: Response, repository: str, sent: str | None) -> str:
         """React to a 401: learn the challenge and return the Authorization to retry with, or raise AUTH_ERROR."""
         header = resp.headers.get("WWW-Authenticate", "")
         url = resp.url
@@ -179,7 +202,7 @@ class Authenticator:
                 f"{redact_url(url)}: authentication required, but the registry offered no usable challenge",
                 code=Code.AUTH_ERROR,
                 url=redact_url(url),
-                found=header[:200] or "(no WWW-Authenticate header)",
+                found=redact_text(header[:200]) or "(no WWW-Authenticate header)",
                 tip="Only Basic and Bearer token authentication are supported.",
             )
         if chosen.scheme == "basic":
@@ -211,7 +234,8 @@ class Authenticator:
     # -- tokens ---------------------------------------------------------------------------------------------
 
     def token(self, scope: str) -> str:
-        """A cached Bearer token for ``scope``; at most one request per scope at a time (single flight)."""
+        """A cached Bearer token for ``scope``: one token request per registry and scope for the whole run, shared
+        by every thread (single flight) and reused until shortly before it expires."""
         now = time.monotonic()
         with self._lock:
             hit = self._tokens.get(scope)
@@ -223,9 +247,11 @@ class Authenticator:
                 hit = self._tokens.get(scope)
                 if hit is not None and hit[1] > time.monotonic():
                     return hit[0]
+            asked = time.monotonic()
             token, lifetime = self._fetch_token(scope)
+            margin = min(EXPIRY_MARGIN, lifetime / 10)
             with self._lock:
-                self._tokens[scope] = (token, time.monotonic() + max(lifetime - EXPIRY_MARGIN, 1.0))
+                self._tokens[scope] = (token, asked + max(lifetime - margin, 1.0))
             return token
 
     def _drop_token(self, token: str) -> None:
@@ -303,9 +329,7 @@ class Authenticator:
                 url=redact_url(realm),
                 expected='a JSON object with "token" or "access_token"',
             )
-        lifetime = obj.get("expires_in") if obj is not None else None
-        seconds = float(lifetime) if isinstance(lifetime, int | float) and not isinstance(lifetime, bool) else 0.0
-        return token, max(seconds, float(MIN_TOKEN_LIFETIME))
+        return token, token_lifetime(obj)
 
     # -- helpers --------------------------------------------------------------------------------------------
 
@@ -324,7 +348,7 @@ class Authenticator:
             raise RegistryError(
                 f"{redact_url(url)}: the registry's token realm is not an http(s) URL",
                 code=Code.AUTH_ERROR,
-                found=realm[:200],
+                found=redact_url(realm[:200]),
             )
         if parts.scheme == "http" and not self.transport.insecure:
             raise RegistryError(

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from sigverify.errors import RegistryError
 from sigverify.models import Code, Descriptor
+from sigverify.registry.jsonbound import JSONBoundError, loads
 
 DIGEST_RE = re.compile(r"(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})")
 TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
@@ -97,15 +97,6 @@ def fallback_tag(digest: str) -> str:
     return digest.replace(":", "-", 1)[:128]
 
 
-def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate key {key!r}")
-        out[key] = value
-    return out
-
-
 def bare_media_type(content_type: str | None) -> str | None:
     if not content_type:
         return None
@@ -113,11 +104,14 @@ def bare_media_type(content_type: str | None) -> str | None:
 
 
 def parse_manifest(raw: bytes, content_type: str | None, where: str) -> dict[str, Any]:
-    """Minimal validation: a JSON object (no duplicate keys), schemaVersion 2, media type consistent."""
+    """Minimal validation: bounded strict JSON (jsonbound), an object, schemaVersion 2, media type consistent."""
     try:
-        obj = json.loads(raw, object_pairs_hook=_reject_duplicates)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise RegistryError(f"{where}: manifest is not valid JSON ({exc})", tip="The registry sent garbage.") from None
+        obj = loads(raw)
+    except JSONBoundError as exc:
+        raise RegistryError(
+            f"{where}: manifest is not valid JSON ({exc})",
+            tip="The registry (or layout) sent something that is not a bounded, strict JSON document.",
+        ) from None
     if not isinstance(obj, dict):
         raise RegistryError(f"{where}: manifest is not a JSON object", found=type(obj).__name__)
     if obj.get("schemaVersion") != 2:

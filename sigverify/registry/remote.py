@@ -6,8 +6,6 @@ import urllib.parse
 from collections.abc import Callable
 from typing import TypeVar
 
-import requests
-
 from sigverify.errors import NotFoundError, RegistryError
 from sigverify.models import Code, Descriptor, ImageRef, Manifest
 from sigverify.registry.auth import Authenticator
@@ -34,10 +32,13 @@ from sigverify.registry.content import (
     parse_manifest,
     verify_digest,
 )
+from sigverify.registry.limits import Bound, bounded
 from sigverify.registry.transport import (
     ReadError,
+    Response,
     Transport,
     discard,
+    next_link,
     origin_of,
     read_capped,
     read_error_detail,
@@ -51,17 +52,45 @@ T = TypeVar("T")
 
 
 class RemoteSource:
-    """Read-only, thread-safe access to one registry host. Every method verifies what it returns."""
+    """Read-only, thread-safe access to one registry host. Every method verifies what it returns.
 
-    def __init__(self, registry: str, transport: Transport, auth: Authenticator) -> None:
+    One RemoteSource is handed out per image (sharing the host's pool and auth state); ``bound`` is that image's
+    deadline (the per-image bound, or the run's --timeout if it comes first): every request ends by then.
+    """
+
+    def __init__(self, registry: str, transport: Transport, auth: Authenticator, bound: Bound | None = None) -> None:
         self.registry = registry
         self.transport = transport
         self.auth = auth
+        self.bound = bound
 
     # -- Source protocol ------------------------------------------------------------------------------------
 
     def resolve(self, ref: ImageRef) -> Descriptor:
-        """Tag -> digest (the only step that trusts the registry); a digest reference is confirmed to exist."""
+        """Tag -> digest (the only step that trusts the registry); a digest reference is confirmed to exist.
+
+        The digest of a tag is the ``Docker-Content-Digest`` of the HEAD answer (as cosign and crane do: Docker
+        Hub counts manifest GETs, not HEADs, against its pull limits); everything after is fetched by that digest
+        and digest-checked, so the gate verifies exactly the digest it reports.
+        """
+        with bounded(self.bound):
+            return self._resolve(ref)
+
+    def get_manifest(self, ref: ImageRef, reference: str, *, max_size: int = MAX_MANIFEST_BYTES) -> Manifest:
+        with bounded(self.bound):
+            return self._get_manifest(ref, reference, max_size=max_size)
+
+    def get_blob(self, ref: ImageRef, descriptor: Descriptor, *, max_size: int = MAX_BLOB_BYTES) -> bytes:
+        with bounded(self.bound):
+            return self._get_blob(ref, descriptor, max_size=max_size)
+
+    def referrers(self, ref: ImageRef, digest: str) -> Referrers:
+        with bounded(self.bound):
+            return self._referrers(ref, digest)
+
+    # -- the requests ---------------------------------------------------------------------------------------
+
+    def _resolve(self, ref: ImageRef) -> Descriptor:
         repo = check_repository(ref.repository)
         if ref.digest is not None:
             reference = check_digest(ref.digest, f"reference {ref}")
@@ -70,7 +99,7 @@ class RemoteSource:
         else:
             raise RegistryError(f"{ref}: neither a tag nor a digest to resolve", code=Code.INVALID_REFERENCE)
         url = self._url(repo, f"manifests/{reference}")
-        resp = self._request("HEAD", repo, url, {"Accept": ACCEPT_MANIFESTS}, stream=False)
+        resp = self._request("HEAD", repo, url, {"Accept": ACCEPT_MANIFESTS})
         if resp.status_code in (405, 501):
             discard(resp)
             return self.get_manifest(ref, reference).descriptor
@@ -106,7 +135,7 @@ class RemoteSource:
         assert media_type is not None
         return Descriptor(media_type=media_type, digest=digest, size=int(length))
 
-    def get_manifest(self, ref: ImageRef, reference: str, *, max_size: int = MAX_MANIFEST_BYTES) -> Manifest:
+    def _get_manifest(self, ref: ImageRef, reference: str, *, max_size: int = MAX_MANIFEST_BYTES) -> Manifest:
         repo = check_repository(ref.repository)
         check_reference(reference)
         url = self._url(repo, f"manifests/{reference}")
@@ -128,7 +157,7 @@ class RemoteSource:
         obj = parse_manifest(raw, content_type, f"GET {redact_url(url)}")
         return Manifest(descriptor=manifest_descriptor(obj, raw, digest, content_type), raw=raw)
 
-    def get_blob(self, ref: ImageRef, descriptor: Descriptor, *, max_size: int = MAX_BLOB_BYTES) -> bytes:
+    def _get_blob(self, ref: ImageRef, descriptor: Descriptor, *, max_size: int = MAX_BLOB_BYTES) -> bytes:
         repo = check_repository(ref.repository)
         digest = check_digest(descriptor.digest, f"blob of {ref}")
         url = self._url(repo, f"blobs/{digest}")
@@ -159,7 +188,7 @@ class RemoteSource:
         verify_digest(data, digest, f"GET {redact_url(url)}")
         return data
 
-    def referrers(self, ref: ImageRef, digest: str) -> Referrers:
+    def _referrers(self, ref: ImageRef, digest: str) -> Referrers:
         repo = check_repository(ref.repository)
         check_digest(digest, f"referrers of {ref}")
         url: str | None = self._url(repo, f"referrers/{digest}")
@@ -173,7 +202,7 @@ class RemoteSource:
                 return self._referrers_tag(ref, digest)
             if resp.status_code != 200:
                 self._raise_for(resp, "GET", url, what=f"referrers of {digest}")
-            next_link = resp.links.get("next", {}).get("url")
+            link = next_link(resp.headers.get("Link"))
             content_type = resp.headers.get("Content-Type")
             raw = self._read(resp, MAX_MANIFEST_BYTES, "referrers index", url)
             where = f"GET {redact_url(url)}"
@@ -186,7 +215,7 @@ class RemoteSource:
                     expected=f"at most {MAX_REFERRERS}",
                     found=f"{len(found)} so far",
                 )
-            url = self._next_page(url, next_link, pages)
+            url = self._next_page(url, link, pages)
         return Referrers(tuple(found), "referrers API")
 
     # -- internals ------------------------------------------------------------------------------------------
@@ -229,17 +258,15 @@ class RemoteSource:
     def _url(self, repo: str, path: str) -> str:
         return f"{self.transport.base}/v2/{repo}/{path}"
 
-    def _request(
-        self, method: str, repo: str, url: str, headers: dict[str, str], *, stream: bool = True
-    ) -> requests.Response:
+    def _request(self, method: str, repo: str, url: str, headers: dict[str, str]) -> Response:
         """Send with the right credentials; on a 401, learn the challenge and retry once."""
         prober = self.auth.begin()
         try:
             authorization = self.auth.authorization(repo)
-            resp = self.transport.send(method, url, headers, authorization=authorization, stream=stream)
+            resp = self.transport.send(method, url, headers, authorization=authorization)
             if resp.status_code == 401:
                 authorization2 = self.auth.on_unauthorized(resp, repo, authorization)
-                resp = self.transport.send(method, url, headers, authorization=authorization2, stream=stream)
+                resp = self.transport.send(method, url, headers, authorization=authorization2)
                 if resp.status_code == 401:
                     raise self._denied(resp, method, url, repo)
             return resp
@@ -247,7 +274,7 @@ class RemoteSource:
             if prober:
                 self.auth.end_probe()
 
-    def _denied(self, resp: requests.Response, method: str, url: str, repo: str) -> RegistryError:
+    def _denied(self, resp: Response, method: str, url: str, repo: str) -> RegistryError:
         """A 401 although we authenticated: bad credentials (Basic) or a token without access (Bearer)."""
         detail = read_error_detail(resp) if method != "HEAD" else None
         discard(resp)
@@ -264,8 +291,8 @@ class RemoteSource:
             tip="Check that this account may pull the repository and that the password/token is current.",
         )
 
-    def _read(self, resp: requests.Response, cap: int, what: str, url: str) -> bytes:
-        return read_capped(resp, cap, what, url, deadline=self.transport.body_deadline)
+    def _read(self, resp: Response, cap: int, what: str, url: str) -> bytes:
+        return read_capped(resp, cap, what, url)
 
     @staticmethod
     def _retry_dropped(fetch: Callable[[], T]) -> T:
@@ -275,7 +302,7 @@ class RemoteSource:
         except ReadError:
             return fetch()
 
-    def _raise_for(self, resp: requests.Response, method: str, url: str, *, what: str) -> None:
+    def _raise_for(self, resp: Response, method: str, url: str, *, what: str) -> None:
         status = resp.status_code
         detail = read_error_detail(resp) if method != "HEAD" else None
         if method == "HEAD":

@@ -1,35 +1,53 @@
-"""Pooled HTTP for one registry host: timeouts, bounded retries, hand-followed redirects, capped reads."""
+"""Pooled HTTP for one registry host (urllib3): a deadline over each whole request, bounded retries with shared
+backoff, hand-followed redirects, capped reads, redacted URLs."""
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
-import http.cookiejar
-import json
+import heapq
+import http.client
+import itertools
 import random
+import re
+import socket
 import threading
 import time
 import urllib.parse
-import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
-import requests
-import requests.adapters
+import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from sigverify.errors import RegistryError
 from sigverify.models import Code
-from sigverify.registry.limits import RequestCounter, RetryPolicy
+from sigverify.registry.jsonbound import JSONBoundError, loads
+from sigverify.registry.limits import (
+    CONNECT_TIMEOUT,
+    PER_REGISTRY_CONNECTIONS,
+    REQUEST_TIMEOUT,
+    Bound,
+    RequestCounter,
+    RetryPolicy,
+    request_bound,
+)
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+BACKOFF_STATUSES = frozenset({429, 503})  # the registry asks every thread to slow down, not only this request
 MAX_REDIRECTS = 5
 MAX_ERROR_BODY = 64 * 1024
 CHUNK = 64 * 1024
-_SECRET_QUERY_HINTS = ("token", "sig", "signature", "credential", "key", "secret", "auth", "password", "code")
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>]+")
 
 
 class ReadError(RegistryError):
     """The connection failed while a body was being read (worth one more try)."""
+
+
+# -- redaction ------------------------------------------------------------------------------------------------
 
 
 def origin_of(url: str) -> tuple[str, str, int]:
@@ -41,22 +59,20 @@ def origin_of(url: str) -> tuple[str, str, int]:
 
 
 def redact_url(url: str) -> str:
-    """A URL safe to print: no userinfo, and query values that may carry tokens or signatures removed."""
+    """A URL safe to print: no userinfo, no fragment, and the whole query string replaced by ``REDACTED``
+    (signed storage URLs carry their signature in parameters of any name)."""
     try:
         parts = urllib.parse.urlsplit(url)
     except ValueError:
         return "<unparseable URL>"
     netloc = parts.netloc.rsplit("@", 1)[-1]
-    query = ""
-    if parts.query:
-        kept = []
-        for key, value in urllib.parse.parse_qsl(parts.query, keep_blank_values=True):
-            if any(h in key.lower() for h in _SECRET_QUERY_HINTS):
-                kept.append(f"{key}=REDACTED")
-            else:
-                kept.append(urllib.parse.urlencode({key: value}))
-        query = "&".join(kept)
+    query = "REDACTED" if parts.query else ""
     return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def redact_text(text: str) -> str:
+    """Registry-supplied text with every URL in it redacted (a realm or Location quoted in an error body)."""
+    return _URL_IN_TEXT.sub(lambda m: redact_url(m.group()), text)
 
 
 def parse_retry_after(value: str | None, cap: float) -> float | None:
@@ -76,10 +92,10 @@ def parse_retry_after(value: str | None, cap: float) -> float | None:
 
 
 def registry_error_detail(body: bytes) -> str | None:
-    """``code: message`` pairs from a registry JSON error body ``{"errors": [{code, message}]}``."""
+    """``code: message`` pairs from a registry JSON error body ``{"errors": [{code, message}]}`` (URLs redacted)."""
     try:
-        obj = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        obj = loads(body, max_bytes=MAX_ERROR_BODY, max_depth=8)
+    except JSONBoundError:
         return None
     errors = obj.get("errors") if isinstance(obj, dict) else None
     if not isinstance(errors, list):
@@ -94,17 +110,217 @@ def registry_error_detail(body: bytes) -> str | None:
             parts.append(text)
     if not parts:
         return None
-    detail = "; ".join(parts)
+    detail = redact_text("; ".join(parts))
     detail = "".join(c if c.isprintable() else "?" for c in detail)
     return detail[:300]
 
 
-class _NoCookies(http.cookiejar.DefaultCookiePolicy):
-    def set_ok(self, cookie: http.cookiejar.Cookie, request: urllib.request.Request) -> bool:
-        return False
+def next_link(header: str | None) -> str | None:
+    """The target of ``rel="next"`` in a Link header (RFC 8288), or None."""
+    if not header:
+        return None
+    for match in re.finditer(r"<([^>]*)>((?:\s*;\s*[^;,]*)*)", header):
+        params = [p.strip() for p in match.group(2).split(";") if p.strip()]
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "rel" and "next" in value.strip().strip('"').lower().split():
+                return match.group(1)
+    return None
 
-    def return_ok(self, cookie: http.cookiejar.Cookie, request: urllib.request.Request) -> bool:
-        return False
+
+# -- the deadline watchdog --------------------------------------------------------------------------------------
+
+
+class _Armed:
+    """One request's deadline as the watchdog sees it: the socket to shut down when it passes."""
+
+    __slots__ = ("at", "done", "fired", "owned", "sock")
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+        self.sock: socket.socket | None = None
+        self.owned: socket.socket | None = None  # a dup we made to reach a socket during its TLS handshake
+        self.fired = False
+        self.done = False
+
+
+class _Watchdog:
+    """One daemon thread that shuts down the socket of every request whose deadline passed.
+
+    Socket timeouts bound each read; only this bounds a server that trickles headers or a body a byte at a time.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, _Armed]] = []
+        self._seq = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def arm(self, at: float) -> _Armed:
+        entry = _Armed(at)
+        with self._cond:
+            heapq.heappush(self._heap, (at, next(self._seq), entry))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="sigverify-deadlines", daemon=True)
+                self._thread.start()
+            if self._heap[0][2] is entry:
+                self._cond.notify()
+        return entry
+
+    def attach(self, entry: _Armed, sock: socket.socket, *, owned: bool = False) -> None:
+        with self._cond:
+            old, entry.owned = entry.owned, (sock if owned else None)
+            entry.sock = sock
+            if entry.fired:
+                _shutdown(sock)
+        if old is not None:
+            old.close()
+
+    def detach(self, entry: _Armed) -> None:
+        """The request is over (its connection may go back to the pool): never touch its socket again."""
+        with self._cond:
+            entry.done = True
+            entry.sock = None
+            owned, entry.owned = entry.owned, None
+        if owned is not None:
+            owned.close()
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                while self._heap and self._heap[0][2].done:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                wait = self._heap[0][0] - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                entry = heapq.heappop(self._heap)[2]
+                entry.fired = True
+                if entry.sock is not None:
+                    _shutdown(entry.sock)
+
+
+def _shutdown(sock: socket.socket) -> None:
+    # the plain socket method: an SSLSocket's override would drop its TLS state under a reading thread
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+_WATCHDOG = _Watchdog()
+_current = threading.local()  # the entry of the request this thread is opening (read by the connections below)
+
+
+def _attach_current(sock: socket.socket | None, *, dup: bool = False) -> None:
+    entry: _Armed | None = getattr(_current, "entry", None)
+    if entry is None or sock is None:
+        return
+    if dup:  # during the TLS handshake the plain socket object is detached: reach the socket through a dup
+        try:
+            _WATCHDOG.attach(entry, sock.dup(), owned=True)
+        except OSError:
+            return
+    else:
+        _WATCHDOG.attach(entry, sock)
+
+
+class _Conn(HTTPConnection):
+    """An HTTP connection whose socket the deadline watchdog can reach (new or reused)."""
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _attach_current(sock, dup=True)
+        return sock
+
+    def connect(self) -> None:
+        super().connect()
+        _attach_current(self.sock)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _attach_current(self.sock)
+        super().request(*args, **kwargs)
+
+
+class _TLSConn(HTTPSConnection):
+    """An HTTPS connection whose socket the deadline watchdog can reach, the TLS handshake included."""
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _attach_current(sock, dup=True)
+        return sock
+
+    def connect(self) -> None:
+        super().connect()
+        _attach_current(self.sock)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _attach_current(self.sock)
+        super().request(*args, **kwargs)
+
+
+class _Pool(HTTPConnectionPool):
+    ConnectionCls = _Conn
+
+
+class _TLSPool(HTTPSConnectionPool):
+    ConnectionCls = _TLSConn
+
+
+_POOL_CLASSES = {"http": _Pool, "https": _TLSPool}
+
+
+# -- responses ------------------------------------------------------------------------------------------------
+
+
+class Response:
+    """A response whose body has not been read yet; ``read_capped`` or ``discard`` ends it (exactly once)."""
+
+    __slots__ = ("_entry", "_finished", "bound", "headers", "method", "raw", "reason", "status_code", "url")
+
+    def __init__(self, raw: urllib3.BaseHTTPResponse, method: str, url: str, entry: _Armed, bound: Bound) -> None:
+        self.raw = raw
+        self.method = method
+        self.url = url
+        self.status_code = raw.status
+        self.reason = raw.reason or ""
+        self.headers = raw.headers
+        self.bound = bound
+        self._entry = entry
+        self._finished = False
+
+    @property
+    def timed_out(self) -> bool:
+        return self._entry.fired or self.bound.remaining() <= 0
+
+    def release(self) -> None:
+        """The body was read completely: the connection goes back to the pool."""
+        if not self._finished:
+            self._finished = True
+            _WATCHDOG.detach(self._entry)
+            self.raw.release_conn()
+
+    def close(self) -> None:
+        """Abandon the rest of the body: the connection is closed, not reused."""
+        if not self._finished:
+            self._finished = True
+            _WATCHDOG.detach(self._entry)
+            self.raw.close()
+            self.raw.release_conn()
+
+
+def timeout_error(what: str, url: str, bound: Bound) -> RegistryError:
+    return RegistryError(
+        f"{what} {redact_url(url)}: not received within {bound.label}",
+        code=Code.TIMEOUT,
+        url=redact_url(url),
+        tip="The registry answered too slowly (or not at all); try again later, or raise `sigverify verify "
+        "--timeout` if the whole run needs more time.",
+    )
+
+
+# -- the transport --------------------------------------------------------------------------------------------
 
 
 class Transport:
@@ -112,6 +328,8 @@ class Transport:
 
     Sends a request, retries transient failures, and follows redirects by hand: ``Authorization`` is sent only
     while the request stays on the registry's origin (scheme, host and port), and https never becomes http.
+    Every request ends by its deadline (``timeout``, or the image/run bound in force if earlier): connect,
+    headers and body included. At most ``pool_size`` requests are in flight to one origin.
     """
 
     def __init__(
@@ -120,8 +338,8 @@ class Transport:
         *,
         insecure: bool,
         verify: bool | str,
-        timeout: float,
-        pool_size: int,
+        timeout: float = REQUEST_TIMEOUT,
+        pool_size: int = PER_REGISTRY_CONNECTIONS,
         user_agent: str,
         counter: RequestCounter,
         retry: RetryPolicy | None = None,
@@ -131,68 +349,101 @@ class Transport:
         self.scheme = "http" if insecure else "https"
         self.base = f"{self.scheme}://{host}"
         self.origin = origin_of(self.base)
-        self.timeout = (min(timeout, 10.0), timeout)
-        self.body_deadline = 4 * timeout  # whole-body bound on top of the per-read timeout
+        self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self._counter = counter
-        self._proxies: dict[tuple[str, str, int], dict[str, str]] = {}
-        self._proxy_lock = threading.Lock()
-        session = requests.Session()
-        session.trust_env = False  # no .netrc credentials injected behind our back; proxies handled below
-        session.cookies.set_policy(_NoCookies())
-        adapter = requests.adapters.HTTPAdapter(pool_connections=10, pool_maxsize=pool_size, max_retries=0)
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
-        session.verify = verify
-        session.headers.clear()
-        session.headers.update({"User-Agent": user_agent, "Accept-Encoding": "identity"})
-        self.session = session
+        self._headers = {"User-Agent": user_agent, "Accept-Encoding": "identity"}
+        self._pool_kw: dict[str, Any] = {
+            "num_pools": 16,
+            "maxsize": pool_size,
+            "block": True,  # the per-origin concurrency cap: a thread waits for a free connection
+            "cert_reqs": "CERT_REQUIRED",
+            "ca_certs": verify if isinstance(verify, str) else _default_ca_bundle(),
+            "retries": False,
+        }
+        self._managers: dict[str | None, urllib3.PoolManager] = {}
+        self._manager_lock = threading.Lock()
+        self._pause_lock = threading.Lock()
+        self._pause_until = 0.0
 
     def close(self) -> None:
-        self.session.close()
+        with self._manager_lock:
+            for manager in self._managers.values():
+                manager.clear()
+            self._managers.clear()
 
     # -- sending --------------------------------------------------------------------------------------------
 
-    def _proxies_for(self, url: str) -> dict[str, str]:
-        key = origin_of(url)
-        with self._proxy_lock:
-            cached = self._proxies.get(key)
-        if cached is None:
-            cached = dict(requests.utils.get_environ_proxies(url))
-            with self._proxy_lock:
-                self._proxies[key] = cached
-        return cached
+    def _manager(self, url: str) -> urllib3.PoolManager:
+        key = proxy = _proxy_for(url)
+        with self._manager_lock:
+            manager = self._managers.get(key)
+            if manager is None:
+                if proxy is None:
+                    manager = urllib3.PoolManager(**self._pool_kw)
+                else:
+                    parts = urllib.parse.urlsplit(proxy)
+                    headers = None
+                    if parts.username is not None:
+                        user, password = (urllib.parse.unquote(x or "") for x in (parts.username, parts.password))
+                        userinfo = f"{user}:{password}"
+                        headers = urllib3.make_headers(proxy_basic_auth=userinfo)
+                        proxy = urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+                    manager = urllib3.ProxyManager(proxy, proxy_headers=headers, **self._pool_kw)
+                manager.pool_classes_by_scheme = _POOL_CLASSES
+                self._managers[key] = manager
+        return manager
 
     def _send_once(
-        self, method: str, url: str, headers: Mapping[str, str], stream: bool, body: bytes | None
-    ) -> requests.Response:
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, bound: Bound
+    ) -> Response:
+        remaining = bound.remaining()
+        if remaining <= 0:
+            raise timeout_error(method, url, bound)
+        manager = self._manager(url)
         self._counter.add()
+        entry = _WATCHDOG.arm(bound.at)
+        _current.entry = entry
         try:
-            return self.session.request(
+            raw = manager.urlopen(
                 method,
                 url,
-                headers=dict(headers),
-                data=body,
-                timeout=self.timeout,
-                allow_redirects=False,
-                stream=stream,
-                proxies=self._proxies_for(url),
+                body=body,
+                headers={**self._headers, **headers},
+                redirect=False,
+                retries=False,
+                preload_content=False,
+                decode_content=True,
+                release_conn=False,
+                timeout=urllib3.Timeout(connect=min(CONNECT_TIMEOUT, remaining), read=remaining),
+                pool_timeout=remaining,
             )
-        except requests.exceptions.SSLError as exc:
+        except Exception as exc:
+            _WATCHDOG.detach(entry)
+            if entry.fired or bound.remaining() <= 0:
+                raise timeout_error(method, url, bound) from None
+            raise self._connection_error(method, url, exc) from None
+        finally:
+            _current.entry = None
+        return Response(raw, method, url, entry, bound)
+
+    def _connection_error(self, method: str, url: str, exc: BaseException) -> RegistryError:
+        if isinstance(exc, urllib3.exceptions.SSLError):
             text = str(exc)
             if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text or "record layer" in text:
-                raise RegistryError(
+                return RegistryError(
                     f"{method} {redact_url(url)}: the server answered plain HTTP on an https connection",
                     code=Code.INSECURE_REFUSED,
                     url=redact_url(url),
                     tip=f"Plain HTTP is used only for registries marked insecure: add `registries: "
                     f"{{{self.host}: {{insecure: true}}}}` if you trust this network, or enable TLS.",
-                ) from None
-            raise RegistryError(
+                )
+            return RegistryError(
                 f"{method} {redact_url(url)}: TLS verification failed ({_exc_summary(exc)})",
                 url=redact_url(url),
                 tip="Point `ca_file` of this registry at the CA bundle that signed its certificate.",
-            ) from None
+            )
+        return _Unreachable(f"{method} {redact_url(url)}: {_exc_summary(exc)}", url=redact_url(url))
 
     def send(
         self,
@@ -204,27 +455,31 @@ class Transport:
         stream: bool = True,
         body: bytes | None = None,
         auth_origin: tuple[str, str, int] | None = None,
-    ) -> requests.Response:
-        """Send with bounded retries and hand-followed redirects. Returns the final (non-redirect) response.
+    ) -> Response:
+        """Send with bounded retries and hand-followed redirects. Returns the final (non-redirect) response,
+        whose body the caller reads with ``read_capped`` or drops with ``discard``.
 
         ``authorization`` is attached only while the URL is on ``auth_origin`` (default: the registry's origin).
         Raises RegistryError for exhausted retries (RATE_LIMITED / REGISTRY_ERROR), connection failures,
-        too many redirects and unsafe redirects (INSECURE_REFUSED).
+        deadlines (TIMEOUT), too many redirects and unsafe redirects (INSECURE_REFUSED).
         """
+        del stream  # every body is streamed
         attempt = 0
         retried_500 = False
         while True:
             attempt += 1
+            bound = request_bound(self.timeout)
+            self._wait_for_backoff(bound, method, url)
             try:
-                resp = self._follow(method, url, headers, authorization, stream, body, auth_origin or self.origin)
-            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+                resp = self._follow(method, url, headers, authorization, body, auth_origin or self.origin, bound)
+            except _Unreachable as exc:
                 if attempt >= self.retry.attempts:
                     raise RegistryError(
-                        f"{method} {redact_url(url)}: {_exc_summary(exc)} (after {attempt} attempts)",
-                        url=redact_url(url),
+                        f"{exc.message} (after {attempt} attempts)",
+                        url=exc.url,
                         tip="Check that the registry is reachable from here (DNS, firewall, proxy settings).",
                     ) from None
-                self._sleep(attempt, None)
+                self._sleep(attempt, None, bound, method, url)
                 continue
             status = resp.status_code
             retryable = status in RETRY_STATUSES or (status == 500 and not retried_500)
@@ -235,16 +490,40 @@ class Transport:
                 if status == 500:
                     retried_500 = True
                 discard(resp)
-                self._sleep(attempt, wait)
+                self._sleep(attempt, wait, bound, method, url, shared=status in BACKOFF_STATUSES)
                 continue
             return resp
 
-    def _sleep(self, attempt: int, retry_after: float | None) -> None:
+    def _wait_for_backoff(self, bound: Bound, method: str, url: str) -> None:
+        """Another thread was told to slow down (429/503): every request to this registry waits that long."""
+        with self._pause_lock:
+            wait = self._pause_until - time.monotonic()
+        if wait > 0:
+            if wait >= bound.remaining():
+                raise timeout_error(method, url, bound)
+            time.sleep(wait)
+
+    def _sleep(
+        self,
+        attempt: int,
+        retry_after: float | None,
+        bound: Bound,
+        method: str,
+        url: str,
+        *,
+        shared: bool = False,
+    ) -> None:
         if retry_after is not None:
             delay = retry_after
         else:
             delay = min(self.retry.max_delay, self.retry.base_delay * (2 ** (attempt - 1)))
             delay = delay / 2 + random.uniform(0, delay / 2)  # noqa: S311 - jitter, not crypto
+        outer = request_bound(float("inf"))
+        if outer.remaining() <= delay:  # the image or run deadline comes first: give up now, say why
+            raise timeout_error(method, url, outer)
+        if shared:
+            with self._pause_lock:
+                self._pause_until = max(self._pause_until, time.monotonic() + delay)
         if delay > 0:
             time.sleep(delay)
 
@@ -254,10 +533,10 @@ class Transport:
         url: str,
         headers: Mapping[str, str],
         authorization: str | None,
-        stream: bool,
         body: bytes | None,
         auth_origin: tuple[str, str, int],
-    ) -> requests.Response:
+        bound: Bound,
+    ) -> Response:
         current = url
         for _hop in range(MAX_REDIRECTS + 1):
             send_headers = dict(headers)
@@ -265,7 +544,7 @@ class Transport:
                 send_headers["Authorization"] = authorization
             else:
                 authorization = None  # once dropped, never re-added on this chain
-            resp = self._send_once(method, current, send_headers, stream, body)
+            resp = self._send_once(method, current, send_headers, body, bound)
             if resp.status_code not in REDIRECT_STATUSES:
                 return resp
             location = resp.headers.get("Location")
@@ -282,7 +561,7 @@ class Transport:
                 raise RegistryError(
                     f"{method} {redact_url(current)}: redirect to an unsupported scheme",
                     url=redact_url(current),
-                    found=scheme,
+                    found=scheme[:20],
                 )
             if scheme == "http" and (urllib.parse.urlsplit(current).scheme.lower() == "https" or not self.insecure):
                 raise RegistryError(
@@ -304,41 +583,64 @@ class Transport:
         )
 
 
+class _Unreachable(RegistryError):
+    """No answer at all (refused, reset, per-read timeout): worth another attempt."""
+
+
+def _default_ca_bundle() -> str | None:
+    """certifi's bundle when installed (what most Python HTTP clients trust), else the system store."""
+    try:
+        import certifi
+    except ImportError:  # pragma: no cover - certifi comes with the sigstore dependency
+        return None
+    return str(certifi.where())
+
+
+def _proxy_for(url: str) -> str | None:
+    """The proxy the environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) names for ``url``, or None."""
+    import urllib.request
+
+    proxies = urllib.request.getproxies_environment()
+    if not proxies:
+        return None
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if proxies.get("no") and urllib.request.proxy_bypass(host):
+        return None
+    return proxies.get(parts.scheme.lower()) or proxies.get("all")
+
+
 def _without_userinfo(url: str) -> str:
-    """Drop ``user:pass@`` from a redirect target: requests would otherwise turn it into Basic auth."""
+    """Drop ``user:pass@`` from a redirect target: it must never turn into Basic auth."""
     parts = urllib.parse.urlsplit(url)
     if "@" not in parts.netloc:
         return url
     return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
-def discard(resp: requests.Response) -> None:
+def discard(resp: Response) -> None:
     """Release a response we do not need: keep the connection when the rest is small, else close it."""
-    if getattr(resp, "_content_consumed", False):
-        return  # already read (stream=False): the connection is back in the pool
+    if resp._finished:
+        return
     try:
         length = int(resp.headers.get("Content-Length", "-1"))
     except ValueError:
         length = -1
     try:
-        if resp.request is not None and resp.request.method == "HEAD":
-            resp.raw.read()
-            resp.raw.release_conn()
-        elif 0 <= length <= MAX_ERROR_BODY:
-            resp.raw.read(MAX_ERROR_BODY + 1)
-            resp.raw.release_conn()
+        if resp.method == "HEAD" or resp.status_code in (204, 304) or 0 <= length <= MAX_ERROR_BODY:
+            resp.raw.read(MAX_ERROR_BODY + 1, decode_content=False)
+            resp.release()
         else:
             resp.close()
     except Exception:  # best effort cleanup
         resp.close()
 
 
-def read_capped(resp: requests.Response, cap: int, what: str, url: str, *, deadline: float | None = None) -> bytes:
+def read_capped(resp: Response, cap: int, what: str, url: str) -> bytes:
     """Read the body, never more than ``cap + 1`` bytes; an over-size body is SIZE_LIMIT, never truncated.
 
-    ``deadline`` (seconds) bounds the whole read, so a server trickling bytes cannot hold us forever.
+    The request's deadline covers the body: a server trickling bytes is cut off when it passes (TIMEOUT).
     """
-    give_up = time.monotonic() + deadline if deadline is not None else None
     length_header = resp.headers.get("Content-Length")
     if length_header is not None and length_header.strip().isdigit() and int(length_header) > cap:
         resp.close()
@@ -351,8 +653,7 @@ def read_capped(resp: requests.Response, cap: int, what: str, url: str, *, deadl
         )
     parts: list[bytes] = []
     total = 0
-    # read1 returns what one socket read brings (urllib3 >= 2.3), so the deadline is checked as bytes trickle in
-    read = getattr(resp.raw, "read1", None) or resp.raw.read
+    read = resp.raw.read1
     try:
         while True:
             chunk = read(min(CHUNK, cap + 1 - total), decode_content=True)
@@ -360,13 +661,6 @@ def read_capped(resp: requests.Response, cap: int, what: str, url: str, *, deadl
                 break
             parts.append(chunk)
             total += len(chunk)
-            if give_up is not None and time.monotonic() > give_up and total <= cap:
-                resp.close()
-                raise RegistryError(
-                    f"{what} at {redact_url(url)}: body not received within {deadline:.0f} s",
-                    url=redact_url(url),
-                    tip="The registry is too slow; try again later or closer to the registry.",
-                )
             if total > cap:
                 resp.close()
                 raise RegistryError(
@@ -380,15 +674,20 @@ def read_capped(resp: requests.Response, cap: int, what: str, url: str, *, deadl
         raise
     except Exception as exc:
         resp.close()
+        if resp.timed_out:
+            raise timeout_error(what, url, resp.bound) from None
         raise ReadError(
             f"{what} at {redact_url(url)}: connection failed while reading ({_exc_summary(exc)})",
             url=redact_url(url),
         ) from None
-    resp.raw.release_conn()
+    if resp._entry.fired:  # the watchdog ended the body: what we have may not be the whole body
+        resp.close()
+        raise timeout_error(what, url, resp.bound)
+    resp.release()
     return b"".join(parts)
 
 
-def read_error_detail(resp: requests.Response) -> str | None:
+def read_error_detail(resp: Response) -> str | None:
     """Read a small error body and extract the registry's error codes/messages."""
     try:
         body = read_capped(resp, MAX_ERROR_BODY, "error body", resp.url)
@@ -412,20 +711,25 @@ _CAUSES = (
 
 def _exc_summary(exc: BaseException) -> str:
     """A short cause for a network failure; never the URL (urllib3 messages embed paths and queries)."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
+    if isinstance(exc, urllib3.exceptions.ConnectTimeoutError):
         return "connection timed out"
-    if isinstance(exc, requests.exceptions.Timeout):
+    if isinstance(exc, urllib3.exceptions.ReadTimeoutError | TimeoutError):
         return "read timed out"
+    if isinstance(exc, urllib3.exceptions.EmptyPoolError):
+        return "no free connection to this registry in time"
     text = repr(exc)
     for needle, label in _CAUSES:
         if needle in text:
             return label
+    if isinstance(exc, http.client.HTTPException):
+        return "the server's answer is not valid HTTP"
     return type(exc).__name__
 
 
 def json_object(body: bytes) -> dict[str, Any] | None:
+    """A small JSON object from a registry or token server (bounded loader), or None."""
     try:
-        obj = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        obj = loads(body, max_bytes=max(len(body), 1), max_depth=16)
+    except JSONBoundError:
         return None
     return obj if isinstance(obj, dict) else None

@@ -339,7 +339,10 @@ def test_error_messages_never_carry_query_secrets(fake_server: MakeServer) -> No
         regs.source_for(ref_for(server)).get_blob(ref_for(server), Descriptor("a/b", digest, len(data)))
     assert exc.value.code == Code.AUTH_ERROR
     assert "TOPSECRET" not in exc.value.diagnostics()
-    assert redact_url("https://u:pw@h/p?token=abc&n=1") == "https://h/p?token=REDACTED&n=1"
+    assert redact_url("https://u:pw@h/p?token=abc&n=1") == "https://h/p?REDACTED"
+    # every query string goes, whatever its parameters are called (signed CDN URLs use `verify=`, `sig=`, ...)
+    assert redact_url("https://cdn.example/blob?verify=1700000000-SECRETSIG#frag") == "https://cdn.example/blob?REDACTED"
+    assert redact_url("http://user@h:5000/v2/") == "http://h:5000/v2/"
 
 
 # -- retries --------------------------------------------------------------------------------------------------
