@@ -136,10 +136,9 @@ def test_merge_fails_when_fewer_shards_than_expected(
     assert "expected 3 shards (SIGVERIFY_SHARDS), the reports are of 2" in out(proc), out(proc)
 
 
-def component_repo(project: Project) -> str:
-    """Make the user's repository also hold the component (gitlab-ci-local resolves a component of the current
-    remote and commit locally); returns the component reference."""
-    root = project.root
+def component_repo(root: Path) -> str:
+    """Make the user's repository at ``root`` also hold the component (gitlab-ci-local resolves a component of the
+    current remote and commit locally); returns the component reference."""
     (root / "templates").mkdir()
     shutil.copy(REPO_ROOT / "templates" / "sigverify.yml", root / "templates" / "sigverify.yml")
     (root / ".gitlab-ci.yml").write_text("{}\n")
@@ -155,7 +154,7 @@ def component_repo(project: Project) -> str:
 
 def test_component_with_inputs_shards_and_merges(registry: RegistryServer, tmp_path: Path) -> None:
     project = user_repo(registry, tmp_path, images=())
-    ref = component_repo(project)
+    ref = component_repo(project.root)
     inputs = {"job-name": "verify-images", "images": f"{project.good} {project.bad}", "shards": 2}
     # uncommitted .gitlab-ci.yml: HEAD stays the commit the component reference names, so it resolves locally
     proc = gitlab_run.run(project.root, {"include": [{"component": ref, "inputs": inputs}]}, commit=False)
@@ -167,7 +166,7 @@ def test_component_with_inputs_shards_and_merges(registry: RegistryServer, tmp_p
 
 def test_component_defaults_pass_in_the_default_stage(registry: RegistryServer, tmp_path: Path) -> None:
     project = user_repo(registry, tmp_path, images=("good",))
-    ref = component_repo(project)
+    ref = component_repo(project.root)
     proc = gitlab_run.run(project.root, {"include": [{"component": ref}]}, commit=False)
     assert proc.returncode == 0, out(proc)
     names, failed = junit_cases(artifact(project.root, "sigverify-merge", "merged.xml"))
@@ -176,7 +175,7 @@ def test_component_defaults_pass_in_the_default_stage(registry: RegistryServer, 
 
 def test_component_merge_fails_when_a_shard_left_no_report(registry: RegistryServer, tmp_path: Path) -> None:
     project = user_repo(registry, tmp_path, images=("good",))
-    ref = component_repo(project)
+    ref = component_repo(project.root)
     ci = {
         "include": [{"component": ref, "inputs": {"shards": 3}}],
         "sigverify": {"before_script": ['if [ "$CI_NODE_INDEX" = 3 ]; then exit 1; fi']},
