@@ -7,19 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sigverify.errors import NotFoundError, RegistryError
-from sigverify.models import Candidate, Code, Descriptor, Format, ImageRef, Reason
+from sigverify.formats import FORMATS, REFERRER_FORMATS, SPEC, TAG_FORMATS, FormatSpec
+from sigverify.models import Candidate, Code, Descriptor, ImageRef, Reason
 from sigverify.reference import signature_tag
 from sigverify.registry.base import MAX_LAYERS, MAX_REFERRERS, Source
 from sigverify.registry.content import parse_descriptor, parse_manifest
-
-SIMPLESIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
-DSSE_ENVELOPE = "application/vnd.dsse.envelope.v1+json"
-BUNDLE_PREFIX = "application/vnd.dev.sigstore.bundle"
-NOTARY_SIGNATURE = "application/vnd.cncf.notary.signature"
-
-# Formats found under each storage, so a caller asks only for what its authorities can verify.
-TAG_FORMATS = {Format.COSIGN_CLASSIC: "sig", Format.COSIGN_ATTESTATION: "att"}
-REFERRER_FORMATS = frozenset({Format.SIGSTORE_BUNDLE, Format.NOTATION})
 
 
 @dataclass
@@ -82,14 +74,23 @@ def _from_tag(source: Source, ref: ImageRef, digest: str, fmt: str) -> Discovery
     return found
 
 
+def _layer_matches(spec: FormatSpec, media_type: str) -> bool:
+    return media_type.startswith(spec.media_type) if spec.media_prefix else media_type == spec.media_type
+
+
 def _classify(doc: dict[str, Any], layers: list[Descriptor]) -> str | None:
-    """Which signature format a referrer manifest holds, judged by content, not by the (untrusted) index entry."""
+    """Which signature format a referrer manifest holds, judged by content, not by the (untrusted) index entry:
+    its artifact type (or config media type), else its first layer's media type."""
     config = doc.get("config") if isinstance(doc.get("config"), dict) else {}
     artifact_type = doc.get("artifactType")
-    if artifact_type == NOTARY_SIGNATURE or (isinstance(config, dict) and config.get("mediaType") == NOTARY_SIGNATURE):
-        return Format.NOTATION
-    if layers and layers[0].media_type.startswith(BUNDLE_PREFIX):
-        return Format.SIGSTORE_BUNDLE
+    referrers = [s for s in FORMATS if s.format in REFERRER_FORMATS]
+    for spec in referrers:
+        if not spec.media_prefix and (artifact_type == spec.media_type or (
+                isinstance(config, dict) and config.get("mediaType") == spec.media_type)):
+            return spec.format
+    for spec in referrers:
+        if spec.media_prefix and layers and _layer_matches(spec, layers[0].media_type):
+            return spec.format
     return None
 
 
@@ -118,14 +119,15 @@ def _from_referrers(source: Source, ref: ImageRef, digest: str, formats: Iterabl
             if fmt is None or fmt not in wanted:
                 found.skipped += 1
                 continue
-            if fmt == Format.NOTATION and len(layers) != 1:
+            spec = SPEC[fmt]
+            if spec.single_layer and len(layers) != 1:
                 found.problems.append(Reason(Code.UNSUPPORTED_FORMAT,
                                              f"{where}: a Notary signature manifest must have exactly one layer",
                                              expected="1", found=str(len(layers))))
                 continue
             annotations = doc.get("annotations") if isinstance(doc.get("annotations"), dict) else {}
-            for layer in layers[:1] if fmt == Format.NOTATION else layers:
-                if fmt == Format.SIGSTORE_BUNDLE and not layer.media_type.startswith(BUNDLE_PREFIX):
+            for layer in layers[:1] if spec.single_layer else layers:
+                if spec.media_prefix and not _layer_matches(spec, layer.media_type):
                     continue
                 content = source.get_blob(ref, layer)
                 found.candidates.append(Candidate(

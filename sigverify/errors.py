@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sigverify.models import Reason
 
 
 class SigverifyError(Exception):
@@ -120,3 +124,31 @@ class KeyMaterialError(SigverifyError):
     """Key material that cannot be loaded or used (bad PEM, unsupported type, KMS failure)."""
 
     code = "KEY_ERROR"
+
+
+class Failure(Exception):
+    """One failed check inside a verifier: a reason code, a message, expected vs found, and the signer when it
+    could be read. Verifiers turn it into a failed SignatureCheck (never a pass, never an exit)."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        expected: str | None = None,
+        found: str | None = None,
+        *,
+        signer: str | None = None,
+        tip: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.expected = expected
+        self.found = found
+        self.signer = signer
+        self.tip = tip
+
+    def reason(self, *, authority: str | None = None) -> Reason:
+        from sigverify.models import Reason
+
+        return Reason(self.code, self.message, expected=self.expected, found=self.found, authority=authority)

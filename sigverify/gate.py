@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sigverify import __version__
-from sigverify.discovery import REFERRER_FORMATS, TAG_FORMATS, Discovery, discover
+from sigverify.discovery import Discovery, discover
 from sigverify.errors import ConfigError, RegistryError, SigverifyError
 from sigverify.evaluate import describe_authority, evaluate_policy, image_verdict
+from sigverify.formats import applicable, verifier_for, wanted_formats
+from sigverify.formats.base import VerifyContext
 from sigverify.models import (
     Candidate,
     Code,
-    Format,
     ImageRef,
     ImageResult,
     PolicyResult,
@@ -25,12 +26,10 @@ from sigverify.models import (
     Verdict,
 )
 from sigverify.policy.model import Authority, BlobEntry, Config, Policy
-from sigverify.verifiers import FORMATS_FOR_KIND, applicable, verifier_for
-from sigverify.verifiers.base import VerifyContext
 
 if TYPE_CHECKING:
+    from sigverify.crypto.trustroot import TrustStore
     from sigverify.registry import Registries
-    from sigverify.trust import TrustStore
 
 
 @dataclass(frozen=True)
@@ -63,17 +62,7 @@ class _ImageWork:
 
 def _formats_for(policies: Sequence[Policy]) -> tuple[list[str], list[str]]:
     """Formats worth looking for (tag-stored first, referrer-stored second): only those a verifier exists for."""
-    wanted: list[str] = []
-    for policy in policies:
-        for authority in policy.authorities:
-            for fmt in FORMATS_FOR_KIND.get(authority.kind, ()):
-                if applicable(fmt, authority.kind) and fmt not in wanted:
-                    wanted.append(fmt)
-        if policy.attestations:
-            for fmt in (Format.COSIGN_ATTESTATION, Format.SIGSTORE_BUNDLE):
-                if fmt not in wanted and any(applicable(fmt, a.kind) for a in policy.authorities):
-                    wanted.append(fmt)
-    return [f for f in wanted if f in TAG_FORMATS], [f for f in wanted if f in REFERRER_FORMATS]
+    return wanted_formats([([a.kind for a in p.authorities], bool(p.attestations)) for p in policies])
 
 
 def _check(candidate: Candidate, authority: Authority, ctx: VerifyContext) -> SignatureCheck:
@@ -219,8 +208,8 @@ def verify_file(entry: BlobEntry, config: Config, trust: TrustStore) -> ImageRes
             expected="`policy: <name>` on the files entry (or exactly one policy in the config)",
             found=f"{len(config.policies)} policies")])
     try:
-        from sigverify.blob import read_blob_input
-        from sigverify.blob import verify_file as _verify
+        from sigverify.formats.blob import read_blob_input
+        from sigverify.formats.blob import verify_file as _verify
 
         digest = "sha256:" + read_blob_input(entry.path).sha256.hex()
         results = []
@@ -264,7 +253,7 @@ def _prewarm(config: Config) -> None:
 
         def _load() -> None:
             with contextlib.suppress(Exception):  # the verifier imports it again and reports the error
-                importlib.import_module("sigverify.verifiers.sigstore_core")
+                importlib.import_module("sigverify.crypto.sigstore_adapter")
 
         threading.Thread(target=_load, name="sigverify-prewarm", daemon=True).start()
 
@@ -272,8 +261,8 @@ def _prewarm(config: Config) -> None:
 def run(config: Config, targets: Sequence[Target], options: GateOptions, *,
         registries: Registries | None = None, trust: TrustStore | None = None) -> RunResult:
     """Verify every target (bounded concurrency); results keep the input order."""
+    from sigverify.crypto.trustroot import TrustStore as _TrustStore
     from sigverify.registry import Registries as _Registries
-    from sigverify.trust import TrustStore as _TrustStore
 
     _prewarm(config)
     own_registries = registries is None

@@ -137,8 +137,8 @@ class Manifest:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-class Format:
-    """Signature formats a candidate may have."""
+class Format(enum.StrEnum):
+    """Signature format names (values appear in reports); what each one is lives in ``sigverify.formats``."""
 
     COSIGN_CLASSIC = "cosign-classic"  # simple-signing payload in a `.sig` layer
     COSIGN_ATTESTATION = "cosign-attestation"  # DSSE envelope in an `.att` layer

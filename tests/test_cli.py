@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from sigverify import verifiers
+from sigverify import formats as verifiers
 from sigverify.cli import main
 from sigverify.models import Candidate, Format, SignatureCheck
 
@@ -95,6 +95,8 @@ def test_shards_then_merge(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     a, b = tmp_path / "a.json", tmp_path / "b.json"
     assert main(["verify", "--config", str(FAILING), "--shard", "1/2", "--json", str(a), "-q", "--ci", "none"]) == 1
     assert main(["verify", "--config", str(FAILING), "--shard", "2/2", "--json", str(b), "-q", "--ci", "none"]) == 1
+    assert capsys.readouterr().out.splitlines() == ["FAIL  oci:oci-layout:unsigned NO_SIGNATURE",
+                                                    "FAIL  oci:oci-layout:app-1.0 ANNOTATION_MISMATCH"]  # -q
     shard_a, shard_b = json.loads(a.read_text()), json.loads(b.read_text())
     assert [i["reference"] for i in shard_a["images"]] == ["oci:oci-layout:unsigned"]
     assert [i["reference"] for i in shard_b["images"]] == ["oci:oci-layout:app-1.0"]
@@ -103,6 +105,7 @@ def test_shards_then_merge(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert merged["summary"]["total"] == 2 and merged["summary"]["fail"] == 2
     ok = tmp_path / "ok.json"
     assert main(["verify", "--config", str(EXAMPLE), "--json", str(ok), "-q", "--ci", "none"]) == 0
+    assert capsys.readouterr().out == ""  # -q: nothing for passing images
     code, merged = _json(capsys, ["merge", str(ok)])
     assert code == 0
     assert main(["merge", str(ok), str(tmp_path / "missing.json"), "--ci", "none"]) == 2
@@ -118,7 +121,7 @@ BROKEN = _Broken()
 
 def test_a_crashing_verifier_is_exit_3_never_a_pass(capsys: pytest.CaptureFixture[str],
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(verifiers._TABLE, (Format.COSIGN_CLASSIC, "key"), "tests.test_cli:BROKEN")
+    monkeypatch.setitem(verifiers.VERIFIERS, (Format.COSIGN_CLASSIC, "key"), "tests.test_cli:BROKEN")
     monkeypatch.setattr(verifiers, "_loaded", {})
     code, doc = _json(capsys, ["verify", "--config", str(EXAMPLE)])
     assert code == 3

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sigverify.trust import TrustRootError, TrustStore
+from sigverify.crypto.trustroot import TrustRootError, TrustStore
 from tests.fixtures.cosign_sign import FakeRekor
 
 PROD_REKOR = "c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d"
@@ -52,7 +52,7 @@ def test_embedded_rekor_key_equals_the_vector_copy(vectors: Path) -> None:
 
 def test_loading_the_embedded_root_does_not_import_sigstore() -> None:
     code = (
-        "import sys; from sigverify.trust import TrustStore; k = TrustStore().rekor_keys(); "
+        "import sys; from sigverify.crypto.trustroot import TrustStore; k = TrustStore().rekor_keys(); "
         "print(len(k), sorted(m for m in sys.modules if m.startswith('sigstore')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

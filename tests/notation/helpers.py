@@ -9,11 +9,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from sigverify.crypto.trustroot import TrustStore
+from sigverify.formats.base import VerifyContext
+from sigverify.formats.notation import VERIFIER
 from sigverify.models import Candidate, Descriptor, Format, ImageRef, SignatureCheck
 from sigverify.policy.model import Authority, Location
-from sigverify.trust import TrustStore
-from sigverify.verifiers.base import VerifyContext
-from sigverify.verifiers.notation import VERIFIER
 
 NOTARY_SIGNATURE = "application/vnd.cncf.notary.signature"
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"

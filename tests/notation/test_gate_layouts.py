@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sigverify.models import Format
-from sigverify.verifiers import register
+from sigverify.formats import Format, register
 
 LAYOUTS = "notation-e2e/test/e2e/testdata/registry/oci_layout"
 KEYS = "notation-e2e/test/e2e/testdata/config/localkeys"
@@ -18,10 +17,10 @@ KEYS = "notation-e2e/test/e2e/testdata/config/localkeys"
 @pytest.fixture(autouse=True)
 def _wired(monkeypatch: pytest.MonkeyPatch) -> None:
     """Wire the verifier for these tests only (restored afterwards; the lead wires it for real)."""
-    import sigverify.verifiers as dispatch
+    import sigverify.formats as dispatch
 
-    monkeypatch.setattr(dispatch, "_TABLE", dict(dispatch._TABLE))
-    register(Format.NOTATION, "notation", "sigverify.verifiers.notation:VERIFIER")
+    monkeypatch.setattr(dispatch, "VERIFIERS", dict(dispatch.VERIFIERS))
+    register(Format.NOTATION, "notation", "sigverify.formats.notation:VERIFIER")
 
 
 def _gate(tmp_path: Path, notation_vectors: Path, level: str, names: list[str]) -> dict[str, str]:

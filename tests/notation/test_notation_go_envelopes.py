@@ -9,8 +9,8 @@ from pathlib import Path
 import cbor2
 import pytest
 
+from sigverify.formats.notation.timestamp import _as_response
 from sigverify.models import Candidate, Code, Descriptor
-from sigverify.verifiers.notation.timestamp import _as_response
 from tests.notation.helpers import at, envelope_candidate, run
 
 JWS, COSE = "application/jose+json", "application/cose"
@@ -302,10 +302,10 @@ def test_malformed_envelope(notation_vectors: Path) -> None:
 def test_blob_signatures_parse_and_verify_cryptographically(notation_vectors: Path, name: str) -> None:
     """Detached blob signatures from notation's e2e data: the envelope and signature are sound (the blob and the
     TSA roots are not in the vectors, so only integrity is checked here)."""
-    from sigverify.verifiers.notation.chain import parse_chain, validate_chain
-    from sigverify.verifiers.notation.envelope import parse_payload, verify_signature
-    from sigverify.verifiers.notation.envelope_cose import parse_cose
-    from sigverify.verifiers.notation.envelope_jws import parse_jws
+    from sigverify.formats.notation.chain import parse_chain, validate_chain
+    from sigverify.formats.notation.envelope import parse_payload, verify_signature
+    from sigverify.formats.notation.envelope_cose import parse_cose
+    from sigverify.formats.notation.envelope_jws import parse_jws
 
     data = (notation_vectors / "notation-e2e/test/e2e/testdata/signatures" / name).read_bytes()
     env = parse_jws(data) if name.endswith(".jws.sig") else parse_cose(data)
@@ -327,15 +327,15 @@ def decode_timestamp_response_of(token: bytes):  # type: ignore[no-untyped-def]
 def test_conformance_envelopes_with_an_extra_critical_header_are_refused(notation_vectors: Path) -> None:
     """notation-core-go's header-encoding conformance vectors mark `signedCritKey1` critical: a verifier that does
     not understand it must refuse the signature (sigverify runs no plugins)."""
-    from sigverify.verifiers.notation.envelope_cose import parse_cose
-    from sigverify.verifiers.notation.envelope_jws import parse_jws
-    from sigverify.verifiers.notation.failure import CheckFailed
+    from sigverify.errors import Failure
+    from sigverify.formats.notation.envelope_cose import parse_cose
+    from sigverify.formats.notation.envelope_jws import parse_jws
 
     base = notation_vectors / "notation-core-go/signature"
     jws = (base / "jws/testdata/conformance.json").read_bytes()
     cose = bytes.fromhex(json.loads((base / "cose/testdata/conformance.json").read_text())["expectedOutput"]["cborHex"])
     for parse, data in ((parse_jws, jws), (parse_cose, cose)):
-        with pytest.raises(CheckFailed) as info:
+        with pytest.raises(Failure) as info:
             parse(data)
         assert info.value.code == Code.UNSUPPORTED_FORMAT
         assert "signedCritKey1" in info.value.message

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from sigverify.errors import ConfigError
+from sigverify.formats.notation import check_config
+from sigverify.formats.notation.identity import DNError, parse_dn, parse_identities
+from sigverify.formats.notation.levels import LevelError, resolve_level
 from sigverify.models import Code, Descriptor
-from sigverify.verifiers.notation import check_config
-from sigverify.verifiers.notation.identity import DNError, parse_dn, parse_identities
-from sigverify.verifiers.notation.levels import LevelError, resolve_level
 from tests.notation import signer as sg
 from tests.notation.helpers import envelope_candidate, run
 
@@ -200,7 +200,7 @@ def test_importing_the_package_loads_no_crypto_library() -> None:
     import sys
 
     code = (
-        "import sys, sigverify.verifiers.notation as n; "
+        "import sys, sigverify.formats.notation as n; "
         "heavy = [m for m in ('cryptography', 'cbor2', 'rfc3161_client', 'asn1crypto') if m in sys.modules]; "
         "print(','.join(heavy))"
     )

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from sigverify.crypto.trustroot import TrustStore
+from sigverify.formats.base import VerifyContext
 from sigverify.models import Candidate, Descriptor, Format, ImageRef
 from sigverify.policy.model import Authority, KeylessIdentity, KeyRef, Location, Pattern
-from sigverify.trust import TrustStore
-from sigverify.verifiers.base import VerifyContext
 
 
 def keyless(name: str, subject: str, issuer: str, *, regexp: bool = False,

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from sigverify.attest import check_requirement, condition_problems, json_equal
+from sigverify.crypto.trustroot import TrustStore
+from sigverify.evaluate.attestations import check_requirement, condition_problems, json_equal
+from sigverify.formats.sigstore_bundle import VERIFIER as BUNDLE
 from sigverify.models import Code, Format, Reason, SignatureCheck
 from sigverify.policy.model import AttestationRequirement
-from sigverify.trust import TrustStore
-from sigverify.verifiers.bundle import VERIFIER as BUNDLE
 from tests.fixtures.testsigstore import GITHUB_ISSUER, WORKFLOW, TestSigstore, statement
 from tests.sigstore.helpers import bundle_candidate, context, keyless
 

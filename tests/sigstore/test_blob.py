@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from sigverify.blob import main
+from sigverify.cli.verify_blob import main
 from tests.fixtures.testsigstore import FULCIO, GITHUB_ISSUER, WORKFLOW, TestSigstore, statement
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,7 +34,7 @@ def _identity() -> list[str]:
 def test_real_process_json(test_sigstore: TestSigstore, tmp_path: Path) -> None:
     art, bundle, root = _files(tmp_path, test_sigstore)
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    cmd = [sys.executable, "-m", "sigverify.blob", "--bundle", str(bundle), *_identity(), "--trusted-root",
+    cmd = [sys.executable, "-m", "sigverify.cli.verify_blob", "--bundle", str(bundle), *_identity(), "--trusted-root",
            str(root), "--offline", "--format", "json", str(art)]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
@@ -118,9 +118,9 @@ def test_help_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_modules_do_not_import_sigstore_at_import_time() -> None:
-    code = ("import sys, sigverify.blob, sigverify.attest, sigverify.verifiers.bundle, "
-            "sigverify.verifiers.cosign_keyless, sigverify.verifiers.attestation, sigverify.verifiers.fulcio, "
-            "sigverify.verifiers.sigstore_core, sigverify.verifiers.statement; "
+    code = ("import sys, sigverify.formats.blob, sigverify.evaluate.attestations, sigverify.formats.sigstore_bundle, "
+            "sigverify.formats.cosign_sig.keyless, sigverify.formats.cosign_att, sigverify.crypto.fulcio, "
+            "sigverify.crypto.sigstore_adapter, sigverify.crypto.intoto; "
             "heavy = [m for m in sys.modules if m.split('.')[0] in "
             "('sigstore', 'sigstore_models', 'rekor_types', 'tuf', 'jmespath', 'pydantic')]; "
             "print(heavy); sys.exit(1 if heavy else 0)")
@@ -152,10 +152,10 @@ def test_detached_key_signature_needs_explicit_tlog_opt_out(tmp_path: Path) -> N
 
 
 def test_verify_file_for_config_entries(test_sigstore: TestSigstore, tmp_path: Path) -> None:
-    from sigverify.blob import verify_file
+    from sigverify.crypto.trustroot import TrustStore
+    from sigverify.formats.blob import verify_file
     from sigverify.models import Code
     from sigverify.policy.model import BlobEntry
-    from sigverify.trust import TrustStore
     from tests.sigstore.helpers import keyless
 
     art, bundle, root = _files(tmp_path, test_sigstore)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sigverify.blob import main
+from sigverify.cli.verify_blob import main
 from tests.fixtures.vectors import vectors_root
 
 DEFAULT_IDENTITY = (

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sigverify.blob import main as verify_blob_main
+from sigverify.cli.verify_blob import main as verify_blob_main
 from tests.fixtures.cosign_sign import SignatureLayer, signature_manifest
 from tests.fixtures.registry import RegistryServer, unique_repo
 from tests.fixtures.testsigstore import GITHUB_ISSUER, WORKFLOW, TestSigstore, statement

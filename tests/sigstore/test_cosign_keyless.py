@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from sigverify.crypto.trustroot import TrustStore
+from sigverify.formats.cosign_sig.keyless import VERIFIER
 from sigverify.models import Candidate, Code, Descriptor, Format
-from sigverify.trust import TrustStore
-from sigverify.verifiers.cosign_keyless import VERIFIER
 from tests.sigstore.helpers import context, keyless
 
 A11 = "containers-image/signature/fixtures/dir-img-cosign-fulcio-rekor-valid"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from sigverify.formats.sigstore_bundle import authority_key
 from sigverify.models import Code
 from sigverify.policy.model import Authority, KeyRef, Location
-from sigverify.verifiers.bundle import authority_key
 
 
 def test_key_error_keeps_the_tip(monkeypatch: pytest.MonkeyPatch) -> None:

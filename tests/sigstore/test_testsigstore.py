@@ -13,9 +13,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from sigverify.crypto.trustroot import TrustStore
+from sigverify.formats import cosign_att as attestation
+from sigverify.formats import sigstore_bundle as bundle
+from sigverify.formats.cosign_sig import keyless as cosign_keyless
 from sigverify.models import Candidate, Code, Descriptor, Format
-from sigverify.trust import TrustStore
-from sigverify.verifiers import attestation, bundle, cosign_keyless
 from tests.fixtures.testsigstore import FULCIO, GITHUB_ISSUER, WORKFLOW, TestSigstore, statement
 from tests.sigstore.helpers import bundle_candidate, context, key_authority, keyless
 
@@ -364,7 +366,8 @@ def _as_v01_promise_only(content: bytes) -> dict[str, object]:
 
 
 def test_v01_promise_only_bundles(test_sigstore: TestSigstore, trust: TrustStore) -> None:
-    from sigverify.verifiers.sigstore_core import BundleFailure, verify_bundle
+    from sigverify.crypto.bundle.verify import verify_bundle
+    from sigverify.errors import Failure
 
     dsse = _as_v01_promise_only(test_sigstore.dsse_bundle(statement(DIGEST_HEX)))
     check = _verify_bundle(json.dumps(dsse).encode(), _auth(), trust)
@@ -374,18 +377,18 @@ def test_v01_promise_only_bundles(test_sigstore: TestSigstore, trust: TrustStore
     msg = _as_v01_promise_only(test_sigstore.blob_bundle(art))
     vb = verify_bundle(json.dumps(msg).encode(), trust, artifact=art)
     assert vb.identity is not None and vb.identity.subject == WORKFLOW
-    with pytest.raises(BundleFailure):
+    with pytest.raises(Failure):
         verify_bundle(json.dumps(msg).encode(), trust, artifact=b"other")
     # the log entry of another signature cannot be borrowed
     other = _as_v01_promise_only(test_sigstore.blob_bundle(art))
     msg["verificationMaterial"]["tlogEntries"] = other["verificationMaterial"]["tlogEntries"]  # type: ignore[index]
-    with pytest.raises(BundleFailure) as err:
+    with pytest.raises(Failure) as err:
         verify_bundle(json.dumps(msg).encode(), trust, artifact=art)
     assert err.value.code == Code.TLOG_INVALID
     # an expired certificate at the integrated time
     old = test_sigstore.issue(not_before=test_sigstore.now - _dt.timedelta(hours=2))
     late = _as_v01_promise_only(test_sigstore.blob_bundle(art, old, integrated_time=int(test_sigstore.now.timestamp())))
-    with pytest.raises(BundleFailure) as err:
+    with pytest.raises(Failure) as err:
         verify_bundle(json.dumps(late).encode(), trust, artifact=art)
     assert err.value.code == Code.CERTIFICATE_INVALID
 

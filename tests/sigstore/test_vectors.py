@@ -7,13 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from sigverify.blob import BlobInput, main, read_blob_input, verify_blob
+from sigverify.cli.verify_blob import main
+from sigverify.crypto.bundle.verify import verify_bundle
+from sigverify.crypto.fulcio import identity_of
+from sigverify.crypto.trustroot import TrustStore
+from sigverify.errors import Failure
+from sigverify.formats.blob import BlobInput, read_blob_input, verify_blob
+from sigverify.formats.sigstore_bundle import VERIFIER as BUNDLE
 from sigverify.models import Code
 from sigverify.policy.model import KeylessIdentity, Pattern
-from sigverify.trust import TrustStore
-from sigverify.verifiers.bundle import VERIFIER as BUNDLE
-from sigverify.verifiers.fulcio import identity_of
-from sigverify.verifiers.sigstore_core import BundleFailure, verify_bundle
 from tests.sigstore.helpers import bundle_candidate, context, keyless
 
 ANY = KeylessIdentity(issuer=Pattern(".*", regexp=True), subject=Pattern(".*", regexp=True))
@@ -142,7 +144,7 @@ def test_sigstore_go_npm_provenance_intoto_entry(vectors: Path) -> None:
 @pytest.mark.parametrize("name", ["dsse-2sigs.sigstore.json"])
 def test_sigstore_go_failures(name: str, vectors: Path) -> None:
     g = vectors / "sigstore-go/pkg/testing/data"
-    with pytest.raises(BundleFailure):
+    with pytest.raises(Failure):
         verify_bundle((g / "bundles" / name).read_bytes(), TrustStore(str(g / "trusted-roots/public-good.json")))
 
 
@@ -166,13 +168,13 @@ def test_sigstore_go_v01_bundle_without_inclusion_proof(vectors: Path) -> None:
     assert vb.identity.issuer == "https://github.com/login/oauth"
     assert vb.tlog["inclusion"] == "promise only (v0.1)" and vb.tlog["kind"] == "intoto/0.0.2"
     # the staging root does not know this log or CA
-    with pytest.raises(BundleFailure):
+    with pytest.raises(Failure):
         verify_bundle(raw, TrustStore(str(vectors / STAGING)))
     # a flipped signature byte
     doc = json.loads(raw)
     sig = doc["dsseEnvelope"]["signatures"][0]["sig"]
     doc["dsseEnvelope"]["signatures"][0]["sig"] = sig[:10] + ("A" if sig[10] != "A" else "B") + sig[11:]
-    with pytest.raises(BundleFailure):
+    with pytest.raises(Failure):
         verify_bundle(json.dumps(doc).encode(), TrustStore(str(g / "trusted-roots/public-good.json")))
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from sigverify.crypto.trustroot import TrustStore
 from sigverify.models import Code
-from sigverify.trust import TrustStore
 from tests.fixtures.cosign_sign import (
     BUNDLE_ANNOTATION,
     FakeRekor,
@@ -229,8 +229,8 @@ def test_unloadable_key_is_a_key_error_not_an_exception(cosign_key: KeyPair) -> 
 
 def test_kms_key_failure_is_a_key_error(cosign_key: KeyPair, monkeypatch: pytest.MonkeyPatch) -> None:
     from sigverify import kms
+    from sigverify.crypto import keys
     from sigverify.errors import KeyMaterialError
-    from sigverify.verifiers import keys
 
     keys.CACHE.clear()
 

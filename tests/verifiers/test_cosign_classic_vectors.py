@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from sigverify.crypto import rekor
+from sigverify.crypto.trustroot import TrustStore
 from sigverify.models import Candidate, Code, Descriptor, Format
-from sigverify.trust import TrustStore
-from sigverify.verifiers import rekor
 from tests.fixtures.cosign_sign import FakeRekor, verify_candidate
 
 PREFIX = b"\x00sigstore-json\n"

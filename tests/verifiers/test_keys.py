@@ -10,9 +10,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa, x25519
 
+from sigverify.crypto import ed25519ph, keys
 from sigverify.errors import KeyMaterialError
 from sigverify.policy.model import KeyRef
-from sigverify.verifiers import ed25519ph, keys
 from tests.fixtures.cosign_sign import KeyPair, generate_key
 
 

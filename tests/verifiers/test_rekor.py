@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from sigverify.trust import TrustStore
-from sigverify.verifiers import rekor
+from sigverify.crypto import rekor
+from sigverify.crypto.trustroot import TrustStore
+from sigverify.formats.cosign_sig import BUNDLE_ANNOTATION
 from tests.fixtures.cosign_sign import FakeRekor, KeyPair, simple_signing_payload
 
 PROD = "c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d"
@@ -19,7 +20,7 @@ PROD = "c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d"
 def a10_bundle(vectors: Path) -> str:
     raw = (vectors / "containers-image/signature/fixtures/dir-img-cosign-key-rekor-valid/signature-1").read_bytes()
     doc = json.loads(raw[len(b"\x00sigstore-json\n") :])
-    return str(doc["annotations"][rekor.BUNDLE_ANNOTATION])
+    return str(doc["annotations"][BUNDLE_ANNOTATION])
 
 
 def test_parse_real_bundle(a10_bundle: str) -> None:

@@ -1,0 +1,113 @@
+"""Strict JSON parsing for signed payloads: no duplicate keys, no NaN, strict UTF-8, bounded depth."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+MAX_DEPTH = 64
+
+
+class PayloadError(ValueError):
+    """A payload that is not the strict JSON (or the shape of a signed document) we require."""
+
+    def __init__(self, message: str, *, expected: str | None = None, found: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.expected = expected
+        self.found = found
+
+
+def _reject_constant(name: str) -> Any:
+    raise PayloadError(f"JSON constant {name} is not allowed", expected="finite numbers", found=name)
+
+
+def _pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise PayloadError(
+                f"duplicate JSON key {key!r}: parsers disagree on which value wins, so it is refused",
+                expected="each key at most once per object",
+                found=f"{key!r} twice",
+            )
+        obj[key] = value
+    return obj
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _check_strings(value: Any, depth: int = 0) -> None:
+    """Reject lone UTF-16 surrogates (from \\u escapes) and absurd nesting, at any depth."""
+    if depth > MAX_DEPTH:
+        raise PayloadError(f"JSON nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, str):
+        if _LONE_SURROGATE.search(value):
+            raise PayloadError("JSON string holds an unpaired UTF-16 surrogate escape (not valid Unicode)")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _check_strings(k, depth + 1)
+            _check_strings(v, depth + 1)
+    elif isinstance(value, list):
+        for v in value:
+            _check_strings(v, depth + 1)
+
+
+def loads_strict(data: bytes | str, *, what: str = "payload") -> Any:
+    """Parse JSON strictly: valid UTF-8 (no BOM), no duplicate keys at any depth, no NaN/Infinity,
+    no unpaired surrogates, bounded depth. Raises ``PayloadError`` naming ``what``."""
+    if isinstance(data, bytes):
+        if data.startswith(b"\xef\xbb\xbf"):
+            raise PayloadError(f"{what} starts with a UTF-8 byte-order mark", expected="plain UTF-8 JSON")
+        try:
+            text = data.decode("utf-8", errors="strict")
+        except UnicodeDecodeError as e:
+            raise PayloadError(f"{what} is not valid UTF-8 (byte {e.start})", expected="UTF-8 JSON") from None
+    elif isinstance(data, str):
+        text = data
+    else:
+        raise PayloadError(f"{what} is not text", expected="a JSON document", found=type(data).__name__)
+    try:
+        value = json.loads(text, object_pairs_hook=_pairs_hook, parse_constant=_reject_constant)
+    except PayloadError as e:
+        raise PayloadError(f"{what}: {e.message}", expected=e.expected, found=e.found) from None
+    except RecursionError:
+        raise PayloadError(f"{what}: JSON nested too deeply") from None
+    except ValueError as e:  # json.JSONDecodeError
+        raise PayloadError(f"{what} is not valid JSON: {e}", expected="a JSON document") from None
+    try:
+        _check_strings(value)
+    except PayloadError as e:
+        raise PayloadError(f"{what}: {e.message}") from None
+    return value
+
+
+def loads_object(data: bytes | str, *, what: str = "payload") -> dict[str, Any]:
+    """``loads_strict`` that also requires a JSON object at the top level."""
+    value = loads_strict(data, what=what)
+    if not isinstance(value, dict):
+        raise PayloadError(f"{what} is not a JSON object", expected="a JSON object", found=json_type(value))
+    return value
+
+
+def json_type(value: Any) -> str:
+    """The JSON type name of a parsed value, for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def describe(value: Any) -> str:
+    """A short JSON rendering of a value for messages (``"x"`` for strings, ``1657296609`` for numbers)."""
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return text if len(text) <= 200 else text[:197] + "..."

@@ -1,0 +1,191 @@
+"""Turn signature checks into policy results: thresholds, attestation requirements, and every reason kept."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from sigverify.models import Candidate, Code, PolicyResult, Reason, SignatureCheck, Verdict
+from sigverify.policy.model import Authority, Policy
+
+# The further a failed check got, the more it tells the user: a valid signature for another digest says more
+# than "does not verify with this key". Lower rank = more specific.
+_SPECIFICITY = [
+    Code.DIGEST_MISMATCH,
+    Code.ANNOTATION_MISMATCH,
+    Code.TLOG_INVALID,
+    Code.IDENTITY_MISMATCH,
+    Code.EXPIRED,
+    Code.REVOKED,
+    Code.CERTIFICATE_INVALID,
+    Code.INVALID_PAYLOAD,
+    Code.KEY_ERROR,
+    Code.INTERNAL_ERROR,
+    Code.INVALID_SIGNATURE,
+    Code.UNSUPPORTED_FORMAT,
+]
+_RANK = {code: i for i, code in enumerate(_SPECIFICITY)}
+_POST_SIGNATURE = frozenset(_SPECIFICITY[:9])
+REGISTRY_CODES = frozenset({Code.AUTH_ERROR, Code.NOT_FOUND, Code.RATE_LIMITED, Code.REGISTRY_ERROR})
+
+
+def describe_authority(authority: Authority) -> str:
+    """A short human label of what an authority trusts (never key material)."""
+    if authority.key is not None:
+        return f"{authority.name} (key {authority.key.source})"
+    if authority.keyless is not None:
+        ident = authority.keyless
+        return f"{authority.name} (keyless issuer {ident.issuer}, subject {ident.subject})"
+    if authority.notation is not None:
+        return f"{authority.name} (Notary Project trust store)"
+    return authority.name
+
+
+def is_signature(check: SignatureCheck) -> bool:
+    """Only signatures count toward a threshold; attestations satisfy attestation requirements only."""
+    return bool(check.details.get("kind", "signature") == "signature")
+
+
+def _warnings_of(check: SignatureCheck) -> list[str]:
+    raw = check.details.get("warnings") or []
+    return [str(w) for w in raw] if isinstance(raw, list | tuple) else [str(raw)]
+
+
+def _best_failure(checks: Sequence[SignatureCheck]) -> Reason | None:
+    failed = [c.reason for c in checks if not c.ok and c.reason is not None]
+    if not failed:
+        return None
+    return min(failed, key=lambda r: _RANK.get(r.code, len(_RANK)))
+
+
+def evaluate_policy(
+    policy: Policy,
+    checks: Mapping[str, Sequence[SignatureCheck]],
+    candidates: Sequence[Candidate],
+    problems: Sequence[Reason] = (),
+    looked_in: Sequence[str] = (),
+) -> PolicyResult:
+    """Judge one policy. ``checks`` maps authority name -> its checks against every applicable candidate."""
+    clean: list[str] = []
+    warned: list[str] = []
+    warnings: list[Reason] = []
+    for authority in policy.authorities:
+        sig_checks = [c for c in checks.get(authority.name, ()) if is_signature(c)]
+        ok = [c for c in sig_checks if c.ok]
+        if any(not _warnings_of(c) for c in ok):
+            clean.append(authority.name)
+        elif ok:
+            warned.append(authority.name)
+            for w in _warnings_of(ok[0]):
+                warnings.append(Reason(Code.VERIFICATION_WARNING, w, policy=policy.name, authority=authority.name))
+
+    reasons: list[Reason] = []
+    verified = clean + warned
+    if len(clean) >= policy.threshold:
+        warnings = []  # enough clean authorities: logged failures of others do not matter
+    elif len(verified) < policy.threshold:
+        reasons.extend(_signature_failure(policy, checks, candidates, problems, looked_in, verified))
+    # else: it passes only thanks to checks the verification level logs; the warnings make it a WARN verdict
+
+    if policy.attestations:
+        from sigverify.evaluate.attestations import (
+            check_requirement,  # only policies with attestations pay for this import
+        )
+
+        all_checks = [c for cs in checks.values() for c in cs]
+        for req in policy.attestations:
+            reason = check_requirement(req, all_checks)
+            if reason is not None:
+                reasons.append(Reason(reason.code, reason.message, reason.expected, reason.found,
+                                      policy=policy.name, authority=reason.authority))
+
+    return PolicyResult(
+        policy=policy.name,
+        mode=policy.mode,
+        passed=not reasons,
+        threshold=policy.threshold,
+        verified_by=tuple(verified),
+        reasons=tuple(reasons),
+        warnings=tuple(warnings) if not reasons else (),
+    )
+
+
+def _signature_failure(
+    policy: Policy,
+    checks: Mapping[str, Sequence[SignatureCheck]],
+    candidates: Sequence[Candidate],
+    problems: Sequence[Reason],
+    looked_in: Sequence[str],
+    verified: Sequence[str],
+) -> list[Reason]:
+    where = ", ".join(looked_in) or "nowhere"
+    names = ", ".join(describe_authority(a) for a in policy.authorities)
+    relevant = [c for cs in checks.values() for c in cs if is_signature(c)]
+    if not candidates and not relevant:
+        if problems:
+            first = problems[0]
+            return [Reason(first.code, f"could not read the stored signatures: {first.message}", first.expected,
+                           first.found, policy=policy.name)] + [
+                Reason(p.code, p.message, p.expected, p.found, policy=policy.name) for p in problems[1:]]
+        return [Reason(Code.NO_SIGNATURE, f"no signature is stored for this digest (looked in: {where})",
+                       expected=f"a signature by {names}", found="none", policy=policy.name)]
+
+    per_authority: list[Reason] = []
+    for authority in policy.authorities:
+        if authority.name in verified:
+            continue
+        best = _best_failure(checks.get(authority.name, ()))
+        if best is None:
+            per_authority.append(Reason(
+                Code.NO_MATCHING_SIGNATURE,
+                f"no stored signature can be checked by {describe_authority(authority)}",
+                expected=f"a signature of a format {authority.kind} authorities verify",
+                found=", ".join(sorted({c.format for c in candidates})) or "none",
+                policy=policy.name, authority=authority.name))
+        else:
+            per_authority.append(Reason(best.code, best.message, best.expected, best.found,
+                                        policy=policy.name, authority=authority.name))
+
+    if policy.threshold > 1 and verified:
+        missing = [a.name for a in policy.authorities if a.name not in verified]
+        head = Reason(Code.THRESHOLD_NOT_MET,
+                      f"{len(verified)} of the required {policy.threshold} distinct authorities verified",
+                      expected=f"{policy.threshold} of: {', '.join(a.name for a in policy.authorities)}",
+                      found=f"verified by {', '.join(verified)}; not by {', '.join(missing)}",
+                      policy=policy.name)
+        return [head, *per_authority, *_problem_notes(policy, problems)]
+
+    specific = [r for r in per_authority if r.code in _POST_SIGNATURE]
+    n = len({(c.manifest_digest, c.layer.digest) for c in candidates})
+    if specific:
+        head = min(specific, key=lambda r: _RANK[r.code])
+        rest = [r for r in per_authority if r is not head]
+        return [head, *rest, *_problem_notes(policy, problems)]
+    signers = sorted({c.signer for c in relevant if c.signer})
+    head = Reason(
+        Code.NO_MATCHING_SIGNATURE,
+        f"{n} signature(s) found ({where}); none verified by {names}",
+        expected=f"a signature by {names}",
+        found=("signed by " + "; ".join(signers)) if signers else f"{n} signature(s) that do not verify",
+        policy=policy.name,
+    )
+    return [head, *per_authority, *_problem_notes(policy, problems)]
+
+
+def _problem_notes(policy: Policy, problems: Sequence[Reason]) -> list[Reason]:
+    return [Reason(p.code, p.message, p.expected, p.found, policy=policy.name) for p in problems]
+
+
+def image_verdict(results: Sequence[PolicyResult]) -> Verdict:
+    """All policies must pass. A failure of an enforced policy fails; one that only warn-mode policies have (or
+    that only logged checks carried) warns. A failure whose cause is the registry is an error, not a pass."""
+    enforced_failures = [r for r in results if not r.passed and r.mode == "enforce"]
+    if any(reason.code == Code.INTERNAL_ERROR for r in results for reason in r.reasons):
+        return Verdict.ERROR  # a crash decided nothing
+    if enforced_failures:
+        primaries = [r.reasons[0].code for r in enforced_failures if r.reasons]
+        if primaries and all(code in REGISTRY_CODES or code == Code.INTERNAL_ERROR for code in primaries):
+            return Verdict.ERROR
+        return Verdict.FAIL
+    if any(not r.passed for r in results) or any(r.warnings for r in results):
+        return Verdict.WARN
+    return Verdict.PASS
