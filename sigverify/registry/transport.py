@@ -420,12 +420,20 @@ class Transport:
             )
         except Exception as exc:
             _WATCHDOG.detach(entry)
-            if entry.fired or bound.remaining() <= 0:
+            # the socket timeouts were the deadline's remainder: when one of them fired, the deadline did
+            bounded_by_deadline = isinstance(exc, urllib3.exceptions.ReadTimeoutError) or (
+                isinstance(exc, urllib3.exceptions.ConnectTimeoutError) and remaining < CONNECT_TIMEOUT
+            )
+            if entry.fired or bound.remaining() <= 0 or bounded_by_deadline:
                 raise timeout_error(method, url, bound) from None
             raise self._connection_error(method, url, exc) from None
         finally:
             _current.entry = None
-        return Response(raw, method, url, entry, bound)
+        resp = Response(raw, method, url, entry, bound)
+        if entry.fired:  # the watchdog cut the headers short: http.client takes that end for the end of them
+            resp.close()
+            raise timeout_error(method, url, bound)
+        return resp
 
     def _connection_error(self, method: str, url: str, exc: BaseException) -> RegistryError:
         if isinstance(exc, urllib3.exceptions.SSLError):
