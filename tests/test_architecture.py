@@ -142,6 +142,7 @@ def test_the_graph_sees_imports_inside_functions() -> None:
     # The format table loads verifiers by name; evaluation imports the attestation checks lazily.
     assert "sigverify.evaluate.attestations" in GRAPH["sigverify.evaluate"]
     assert "sigverify.crypto.sigstore_adapter" in GRAPH["sigverify.crypto.certificates"]
+    assert "sigverify.crypto.sigstore_adapter.package" in GRAPH["sigverify.crypto.trustroot"]
 
 
 @pytest.mark.parametrize("name", sorted(MODULES))

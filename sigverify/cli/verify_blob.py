@@ -110,13 +110,12 @@ def _trust_from_args(args: argparse.Namespace) -> TrustStore:
 
 
 def _embedded_staging_root() -> Path:
-    import importlib.util
+    from sigverify.crypto.sigstore_adapter.package import embedded_trusted_root
 
-    spec = importlib.util.find_spec("sigstore")
-    if spec is None or not spec.submodule_search_locations:
+    path = embedded_trusted_root("https%3A%2F%2Ftuf-repo-cdn.sigstage.dev")
+    if path is None:
         raise _UsageError("--staging needs sigstore-python installed")
-    base = Path(next(iter(spec.submodule_search_locations)))
-    return base / "_store" / "https%3A%2F%2Ftuf-repo-cdn.sigstage.dev" / "trusted_root.json"
+    return path
 
 
 def _render_text(check: SignatureCheck, subject: str) -> str:

@@ -6,7 +6,7 @@ import re
 
 FULCIO_ARC = "1.3.6.1.4.1.57264.1."
 
-# fulcio docs/oid-info.md (FORMATS.md §3.2). .7 is an OtherName SAN type-id, not an extension.
+# fulcio docs/oid-info.md (docs/formats.md §3.2). .7 is an OtherName SAN type-id, not an extension.
 CLAIM_OIDS: dict[str, str] = {
     "issuer_v1": FULCIO_ARC + "1",  # deprecated raw form; prefer keyless.issuer
     "github_workflow_trigger": FULCIO_ARC + "2",

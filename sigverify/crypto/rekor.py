@@ -1,6 +1,6 @@
 """Rekor offline proofs for cosign classic signatures: the bundle annotation, its SET, and the logged body.
 
-FORMATS §2: the SET is an ECDSA signature by the Rekor key (selected by logID, valid at integratedTime)
+docs/formats.md §2: the SET is an ECDSA signature by the Rekor key (selected by logID, valid at integratedTime)
 over the RFC 8785 canonical JSON of ``{body, integratedTime, logID, logIndex}``; the body (hashedrekord or
 rekord 0.0.1) must name this very signature, this very key and this very payload hash.
 """

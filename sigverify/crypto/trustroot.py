@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import hashlib
-import importlib.util
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -276,26 +275,16 @@ class TrustStore:
         return out
 
 
-def _sigstore_dir() -> Path | None:
-    """Where the installed sigstore package lives, found without importing it."""
-    spec = importlib.util.find_spec("sigstore")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
 def _sigstore_version() -> str:
-    from importlib import metadata
+    from sigverify.crypto.sigstore_adapter.package import package_version
 
-    try:
-        return metadata.version("sigstore")
-    except metadata.PackageNotFoundError:
-        return "unknown"
+    return package_version()
 
 
 def _read_embedded() -> tuple[bytes, str | None, str]:
-    base = _sigstore_dir()
-    path = base / "_store" / _EMBEDDED_DIR / "trusted_root.json" if base else None
+    from sigverify.crypto.sigstore_adapter.package import embedded_trusted_root
+
+    path = embedded_trusted_root(_EMBEDDED_DIR)
     if path is None or not path.is_file():
         raise TrustRootError(
             ConfigProblem(
@@ -313,10 +302,10 @@ def _read_embedded() -> tuple[bytes, str | None, str]:
 
 def _read_tuf() -> tuple[bytes, str | None, str]:  # pragma: no cover - needs network
     try:
-        from sigstore._internal.tuf import TrustUpdater
+        from sigverify.crypto.sigstore_adapter.package import tuf_trusted_root
 
-        path = TrustUpdater(PRODUCTION_TUF_URL, offline=False).get_trusted_root_path()
-        return Path(path).read_bytes(), str(path), f"tuf ({PRODUCTION_TUF_URL})"
+        path = tuf_trusted_root(PRODUCTION_TUF_URL)
+        return path.read_bytes(), str(path), f"tuf ({PRODUCTION_TUF_URL})"
     except Exception as e:
         raise TrustRootError(
             ConfigProblem("<tuf>", None, "trust_root", f"TUF refresh of the trusted root failed: {e}"),

@@ -1,6 +1,6 @@
 """Verify a cosign classic attestation (`.att` layer: a DSSE envelope over an in-toto statement), key or keyless.
 
-Steps, each failure a reason code (FORMATS §5, cosign ATTESTATION_SPEC):
+Steps, each failure a reason code (docs/formats.md §5, cosign ATTESTATION_SPEC):
 1. DSSE layer media type and blob digest (UNSUPPORTED_FORMAT / DIGEST_MISMATCH); the envelope parses strictly
    with exactly one signature (INVALID_PAYLOAD)
 2. key: the signature verifies over PAE(payloadType, payload) with the key (INVALID_SIGNATURE) and, unless

@@ -1,6 +1,6 @@
 """Verify a cosign classic (`.sig` layer, simple signing) signature against a public-key authority, offline.
 
-Steps, each failure a reason code (FORMATS §1.5-§1.6, §2):
+Steps, each failure a reason code (docs/formats.md §1.5-§1.6, §2):
 1. layer media type is simple signing (UNSUPPORTED_FORMAT); signature annotation is base64 (INVALID_SIGNATURE)
 2. the authority's key loads (KEY_ERROR); the signature verifies over the exact layer bytes (INVALID_SIGNATURE)
 3. payload parsed strictly, ``critical.type`` is the cosign type (INVALID_PAYLOAD), and

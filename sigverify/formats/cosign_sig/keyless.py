@@ -1,6 +1,6 @@
 """Verify a cosign classic keyless signature (`.sig` layer with a Fulcio certificate and a Rekor bundle), offline.
 
-Steps, each failure a reason code (FORMATS §1-§3):
+Steps, each failure a reason code (docs/formats.md §1-§3):
 1. simple-signing layer, blob digest, base64 signature annotation (UNSUPPORTED_FORMAT / INVALID_SIGNATURE)
 2. the certificate annotation holds one certificate with a readable Fulcio identity (CERTIFICATE_INVALID)
 3. the signature verifies over the exact layer bytes with the certificate's key (INVALID_SIGNATURE)

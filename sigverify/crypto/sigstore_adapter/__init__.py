@@ -1,4 +1,4 @@
-"""The ONLY module that touches sigstore-python internals (pinned in tests/crypto/test_sigstore_adapter_pins.py).
+"""The ONLY package that touches sigstore-python internals (pinned in tests/crypto/test_sigstore_adapter_pins.py).
 
 sigstore-python 4.5 does the protocol work (Fulcio chain, SCT, Rekor inclusion proof + checkpoint + SET, RFC 3161
 timestamps, hashedrekord/dsse body consistency). This module adds what it lacks, each a numbered step in
@@ -12,11 +12,9 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import hashlib
-import importlib.util
 import threading
 import weakref
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sigverify.crypto.bundle.logbody import check_intoto_body, check_key_dsse_body, check_key_hashedrekord_body
@@ -460,38 +458,3 @@ def tsa_times(trust: TrustStore, tokens: list[bytes], signature: bytes, signer: 
         if result is not None:
             times.append(result.time)
     return times
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# The installed package: embedded trusted roots and the TUF client
-# ---------------------------------------------------------------------------------------------------------------
-
-
-def package_dir() -> Path | None:
-    """Where the installed sigstore package lives, found without importing it."""
-    spec = importlib.util.find_spec("sigstore")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
-def package_version() -> str:
-    from importlib import metadata
-
-    try:
-        return metadata.version("sigstore")
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
-def embedded_trusted_root(instance_dir: str) -> Path | None:
-    """The trusted_root.json sigstore-python ships for an instance (its ``_store`` directory), or None."""
-    base = package_dir()
-    return base / "_store" / instance_dir / "trusted_root.json" if base else None
-
-
-def tuf_trusted_root(url: str) -> Path:  # pragma: no cover - needs network
-    """Refresh the trusted root from a TUF repository with sigstore-python's updater; its local path."""
-    from sigstore._internal.tuf import TrustUpdater
-
-    return Path(TrustUpdater(url, offline=False).get_trusted_root_path())
