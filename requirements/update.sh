@@ -4,7 +4,7 @@
 #   requirements/update.sh            # re-resolve within the ranges in pyproject.toml, keep current pins if valid
 #   requirements/update.sh --upgrade  # move every pin to the newest version the ranges allow
 #
-# Writes requirements/{runtime,aws,test,bench,build}.txt. Install one with
+# Writes requirements/{runtime,aws,test,bench,build,release}.txt. Install one with
 #   pip install --require-hashes --no-deps -r requirements/runtime.txt && pip install --no-deps .
 # uv is installed (pinned) into ${SIGVERIFY_LOCK_VENV:-~/.cache/sigverify/tools/lock} when missing.
 set -euo pipefail
@@ -33,4 +33,7 @@ compile bench.txt pyproject.toml --extra bench
 # setuptools, to build sigverify itself without build isolation (pip install --no-deps --no-build-isolation .)
 printf 'setuptools>=68\n' >requirements/build.in
 compile build.txt requirements/build.in
+# `build`, for the release workflow's sdist and wheel (python -m build --no-isolation, with build.txt)
+printf 'build>=1.2,<2\n' >requirements/release.in
+compile release.txt requirements/release.in
 echo "requirements/update.sh: wrote $(ls requirements/*.txt | tr '\n' ' ')"

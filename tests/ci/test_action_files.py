@@ -1,7 +1,11 @@
-"""action.yml, the example workflow and the GitLab files against the published schemas and actionlint."""
+"""action.yml and the GitHub workflows against the published schemas and actionlint; actions pinned by SHA.
+
+The GitLab files are checked in tests/ci/test_gitlab_files.py.
+"""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -28,8 +32,9 @@ def check_jsonschema(schema: str, *files: Path) -> subprocess.CompletedProcess[s
     [
         ("vendor.github-actions", "action.yml"),
         ("vendor.github-workflows", "examples/github-workflow.yml"),
-        ("vendor.gitlab-ci", "gitlab-ci-template.yml"),
-        ("vendor.gitlab-ci", "examples/gitlab-ci.yml"),
+        ("vendor.github-workflows", ".github/workflows/ci.yml"),
+        ("vendor.github-workflows", ".github/workflows/release.yml"),
+        ("vendor.github-workflows", "tests/ci/act/workflow.yml"),
     ],
 )
 def test_valid_against_published_schema(schema: str, path: str) -> None:
@@ -37,34 +42,62 @@ def test_valid_against_published_schema(schema: str, path: str) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_component_valid_against_gitlab_schema(tmp_path: Path) -> None:
-    """A CI/CD component is two YAML documents: the `spec:` header and the jobs. Each is checked."""
-    header, body = yaml.safe_load_all((REPO_ROOT / "templates" / "sigverify.yml").read_text())
-    assert set(header) == {"spec"} and "inputs" in header["spec"]
-    jobs = tmp_path / "component-jobs.yml"
-    jobs.write_text(yaml.safe_dump(body))
-    spec = tmp_path / "component-spec.yml"
-    spec.write_text(yaml.safe_dump(header))
-    for f in (jobs, spec):
-        proc = check_jsonschema("vendor.gitlab-ci", f)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-
-
 def test_schema_check_can_fail(tmp_path: Path) -> None:
     bad = tmp_path / "action.yml"
-    bad.write_text(ACTION.read_text().replace("using: docker", "using: dockerz"))
+    bad.write_text(ACTION.read_text().replace("using: composite", "using: compositez"))
     assert check_jsonschema("vendor.github-actions", bad).returncode != 0
 
 
-def test_every_input_reaches_the_container() -> None:
+def test_every_input_reaches_the_entrypoint() -> None:
     doc = yaml.safe_load(ACTION.read_text())
-    env = doc["runs"]["env"]
+    assert doc["runs"]["using"] == "composite"
+    (run,) = [s for s in doc["runs"]["steps"] if s.get("id") == "run"]
+    env = run["env"]
     for name in doc["inputs"]:
         key = "INPUT_" + name.upper().replace("-", "_")
         assert env.get(key) == f"${{{{ inputs.{name} }}}}", name
-    assert doc["runs"]["using"] == "docker" and doc["runs"]["image"] == "Dockerfile"
-    assert set(doc["outputs"]) >= {"result", "digests"}
+    assert run["run"] == '"$SIGVERIFY_PYTHON" -I "$SIGVERIFY_ACTION_PATH/entrypoint.py"'
+    assert {k: v["value"] for k, v in doc["outputs"].items()} == {
+        o: f"${{{{ steps.run.outputs.{o} }}}}" for o in ("result", "digests", "summary")
+    }
     assert doc["branding"]["icon"] and doc["branding"]["color"]
+
+
+PINNED = re.compile(r"^\s*(?:-\s*)?uses:\s*([\w.-]+/[\w./-]+)@([0-9a-f]{40}) # v\d+\.\d+\.\d+$")
+
+
+def remote_uses(path: Path) -> list[str]:
+    """Every `uses:` line naming another repository (not `./`, not `docker://`)."""
+    lines = [ln for ln in path.read_text().splitlines() if re.match(r"^\s*(-\s*)?uses:", ln)]
+    return [ln for ln in lines if not re.search(r"uses:\s*(\./|docker://)", ln)]
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["action.yml", ".github/workflows/ci.yml", ".github/workflows/release.yml", "examples/github-workflow.yml"],
+)
+def test_third_party_actions_are_pinned_by_full_sha_with_version_comment(path: str) -> None:
+    lines = remote_uses(REPO_ROOT / path)
+    bad = [ln for ln in lines if not PINNED.match(ln)]
+    assert bad == [], path
+
+
+def test_pin_check_can_fail(tmp_path: Path) -> None:
+    f = tmp_path / "w.yml"
+    f.write_text("steps:\n  - uses: actions/checkout@v4\n  - uses: actions/cache@27d5ce7f # v5\n  - uses: ./\n")
+    assert len(remote_uses(f)) == 2 and not any(PINNED.match(ln) for ln in remote_uses(f))
+
+
+def test_one_version_per_pinned_action() -> None:
+    """The same action at the same SHA (and version comment) in every file."""
+    seen: dict[str, set[str]] = {}
+    for path in ("action.yml", ".github/workflows/ci.yml", ".github/workflows/release.yml",
+                 "examples/github-workflow.yml", "tests/ci/act/workflow.yml"):  # fmt: skip
+        for ln in remote_uses(REPO_ROOT / path):
+            m = PINNED.match(ln)
+            assert m, ln
+            seen.setdefault(m.group(1), set()).add(ln.split("@", 1)[1])
+    assert {k: v for k, v in seen.items() if len(v) > 1} == {}
 
 
 def _actionlint_project(tmp_path: Path, workflow_text: str) -> subprocess.CompletedProcess[str]:
@@ -87,10 +120,42 @@ def test_actionlint_catches_an_unknown_input(tmp_path: Path) -> None:
     assert proc.returncode == 1 and 'input "junit-reportz" is not defined' in proc.stdout
 
 
-def test_component_runs_the_same_script_as_the_template() -> None:
-    template = yaml.safe_load((REPO_ROOT / "gitlab-ci-template.yml").read_text())
-    _, component = yaml.safe_load_all((REPO_ROOT / "templates" / "sigverify.yml").read_text())
-    (job,) = component.values()
-    assert job["script"] == template[".sigverify"]["script"]
-    assert job["artifacts"] == template[".sigverify"]["artifacts"]
-    assert job["image"]["entrypoint"] == [""] == template[".sigverify"]["image"]["entrypoint"]
+def test_repository_workflows_pass_actionlint() -> None:
+    """.github/workflows/ci.yml and release.yml, as actionlint sees them in this repository."""
+    proc = subprocess.run(
+        [tools.actionlint(), "-no-color", ".github/workflows/ci.yml", ".github/workflows/release.yml"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_act_workflow_passes_actionlint(tmp_path: Path) -> None:
+    proc = _actionlint_project(tmp_path, (REPO_ROOT / "tests" / "ci" / "act" / "workflow.yml").read_text())
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_actionlint_catches_a_bad_expression_in_the_release_workflow(tmp_path: Path) -> None:
+    text = (REPO_ROOT / ".github" / "workflows" / "release.yml").read_text()
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "release.yml").write_text(
+        text.replace("steps.build.outputs.digest }}", "steps.build.outputs.digest }", 1)
+    )
+    proc = subprocess.run([tools.actionlint(), "-no-color", "release.yml"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 1 and "release.yml:" in proc.stdout
+
+
+def test_release_moves_v1_only_for_a_final_1x_tag() -> None:
+    doc = yaml.safe_load((REPO_ROOT / ".github" / "workflows" / "release.yml").read_text())
+    assert doc[True] == {"push": {"tags": ["v*"]}}  # `on:` is YAML 1.1's True
+    steps = doc["jobs"]["pin"]["steps"]
+    script = next(s["run"] for s in steps if "git tag -f v1" in s.get("run", ""))
+    rule = re.search(r"\[\[ \$TAG =~ (\S+) \]\]", script)
+    assert rule is not None
+    pattern = re.compile(rule.group(1))
+    assert [t for t in ("v1.0.0", "v1.12.3", "v1.2.0-rc1", "v2.0.0", "v1", "xv1.0.0") if pattern.search(t)] == [
+        "v1.0.0",
+        "v1.12.3",
+    ]
+    assert "python3 scripts/pin_image.py" in str(steps)
+    assert doc["permissions"] == {} and doc["jobs"]["pypi"]["permissions"]["id-token"] == "write"
