@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
+import errno
 import os
 import re
+import stat
 import threading
 from typing import Any
 
@@ -24,6 +25,7 @@ from sigverify.registry.content import (
     string_map,
     verify_digest,
 )
+from sigverify.registry.jsonbound import JSONBoundError, loads
 
 REF_NAME = "org.opencontainers.image.ref.name"
 _ALGORITHMS = frozenset({"sha256", "sha384", "sha512", "md5", "blake3"})
@@ -124,10 +126,9 @@ class LayoutSource:
         with self._lock:
             if self._entries is not None:
                 return self._entries
-        layout_file = os.path.join(self.root, "oci-layout")
         try:
-            marker = json.loads(self._read_file(layout_file, 64 * 1024, "oci-layout"))
-        except ValueError:
+            marker = loads(self._read_file("oci-layout", 64 * 1024, "oci-layout"), max_depth=4)
+        except JSONBoundError:
             marker = None
         if not isinstance(marker, dict) or not isinstance(marker.get("imageLayoutVersion"), str):
             raise RegistryError(
@@ -135,7 +136,7 @@ class LayoutSource:
                 expected='{"imageLayoutVersion": "1.0.0"}',
                 tip="Create the layout with `skopeo copy ... oci:DIR:TAG`, `oras cp --to-oci-layout` or cosign save.",
             )
-        raw = self._read_file(os.path.join(self.root, "index.json"), MAX_MANIFEST_BYTES, "index.json")
+        raw = self._read_file("index.json", MAX_MANIFEST_BYTES, "index.json")
         where = f"layout {self.root} index.json"
         obj = parse_manifest(raw, None, where)
         entries = index_descriptors(obj, where, MAX_INDEX_ENTRIES)
@@ -179,7 +180,7 @@ class LayoutSource:
                 manifest = self._read_manifest(entry.digest, MAX_MANIFEST_BYTES, entry.media_type)
             except NotFoundError:
                 continue
-            obj: Any = json.loads(manifest.raw)
+            obj: Any = loads(manifest.raw)  # parsed (and bounded) once already by _read_manifest
             subject = obj.get("subject")
             if not isinstance(subject, dict) or not isinstance(subject.get("digest"), str):
                 continue
@@ -199,31 +200,34 @@ class LayoutSource:
             self._subjects = subjects
         return subjects
 
-    def _blob_path(self, digest: str) -> str:
-        algorithm, hexpart = check_digest(digest, f"layout {self.root}").split(":", 1)
-        path = os.path.join(self.root, "blobs", algorithm, hexpart)
-        real = os.path.realpath(path)
-        if os.path.commonpath([real, self.root]) != self.root:
-            raise RegistryError(
-                f"layout {self.root}: blob {digest} resolves outside the layout ({real})",
-                tip="Blobs must be regular files inside the layout directory; symlinks out of it are refused.",
-            )
-        return real
-
     def _read_blob(self, digest: str, cap: int, what: str) -> bytes:
-        path = self._blob_path(digest)
+        algorithm, hexpart = check_digest(digest, f"layout {self.root}").split(":", 1)
         try:
-            return self._read_file(path, cap, what)
+            return self._read_file(os.path.join("blobs", algorithm, hexpart), cap, what)
         except FileNotFoundError:
             raise NotFoundError(
-                f"{what} not found in OCI layout {self.root} (no file blobs/{digest.replace(':', '/', 1)})",
+                f"{what} not found in OCI layout {self.root} (no file blobs/{algorithm}/{hexpart})",
                 tip="The layout is incomplete; copy it again with all blobs.",
             ) from None
 
-    def _read_file(self, path: str, cap: int, what: str) -> bytes:
+    def _read_file(self, relative: str, cap: int, what: str) -> bytes:
+        """Read ``relative`` (under the layout root) with the registry's caps. It must be a regular file inside
+        the layout: symlinks may point within the layout, never out of it; FIFOs, devices, sockets and
+        directories are refused before they are read (a FIFO would block forever, a device never end)."""
+        path = os.path.realpath(os.path.join(self.root, relative))
+        if os.path.commonpath([path, self.root]) != self.root:
+            raise RegistryError(
+                f"layout {self.root}: {what} resolves outside the layout ({path})",
+                expected="a regular file inside the layout directory",
+                found=f"a symlink to {path}",
+                tip="Layout files must be inside the layout directory; symlinks out of it are refused.",
+            )
         try:
-            with open(path, "rb") as fh:
-                data = fh.read(cap + 1)
+            before = os.lstat(path)
+            if not stat.S_ISREG(before.st_mode):
+                raise self._not_regular(what, before.st_mode)
+            flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+            fd = os.open(path, flags)
         except FileNotFoundError:
             if what in ("oci-layout", "index.json"):
                 raise RegistryError(
@@ -231,15 +235,61 @@ class LayoutSource:
                     tip="Point `oci:` at the directory that holds oci-layout, index.json and blobs/.",
                 ) from None
             raise
-        except IsADirectoryError:
-            raise RegistryError(f"{what} in layout {self.root} is a directory, not a file") from None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:  # swapped for a symlink after it was checked
+                raise RegistryError(f"{what} in layout {self.root} changed into a symlink while being read") from None
+            raise RegistryError(f"cannot read {what} in layout {self.root}: {exc.strerror}") from None
+        try:
+            opened = os.fstat(fd)
+            if not stat.S_ISREG(opened.st_mode) or (opened.st_dev, opened.st_ino) != (before.st_dev, before.st_ino):
+                raise self._not_regular(what, opened.st_mode)
+            if opened.st_size > cap:
+                raise self._too_large(what, cap, f"{opened.st_size} bytes")
+            data = _read_at_most(fd, cap + 1)
         except OSError as exc:
             raise RegistryError(f"cannot read {what} in layout {self.root}: {exc.strerror}") from None
+        finally:
+            os.close(fd)
         if len(data) > cap:
-            raise RegistryError(
-                f"{what} in layout {self.root} is larger than allowed (stopped reading)",
-                code=Code.SIZE_LIMIT,
-                expected=f"at most {cap} bytes",
-                found=f"more than {cap} bytes",
-            )
+            raise self._too_large(what, cap, f"more than {cap} bytes (stopped reading)")
         return data
+
+    def _not_regular(self, what: str, mode: int) -> RegistryError:
+        kind = next((name for test, name in _FILE_KINDS if test(mode)), "not a regular file")
+        return RegistryError(
+            f"{what} in layout {self.root} is {kind}, not a regular file (not read)",
+            expected="a regular file",
+            found=kind,
+            tip="Copy the layout again (skopeo copy, oras cp, cosign save); sigverify reads only regular files.",
+        )
+
+    def _too_large(self, what: str, cap: int, found: str) -> RegistryError:
+        return RegistryError(
+            f"{what} in layout {self.root} is larger than allowed",
+            code=Code.SIZE_LIMIT,
+            expected=f"at most {cap} bytes",
+            found=found,
+        )
+
+
+_FILE_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISLNK, "a symlink"),
+)
+
+
+def _read_at_most(fd: int, limit: int) -> bytes:
+    """Up to ``limit`` bytes from a regular file (a short read is not the end: loop until EOF or the limit)."""
+    parts: list[bytes] = []
+    total = 0
+    while total < limit:
+        chunk = os.read(fd, min(1024 * 1024, limit - total))
+        if not chunk:
+            break
+        parts.append(chunk)
+        total += len(chunk)
+    return b"".join(parts)

@@ -5,6 +5,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
+import stat
+import tempfile
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -234,3 +239,139 @@ def test_full_ref_names_in_layouts(vectors: Path, tmp_path: Path) -> None:
     (root / "index.json").write_text(json.dumps(index))
     ref = layout_ref(root, tag="docker.io/team/app:1.0")
     assert source_for(ref).resolve(ref).digest == IMAGE_634
+
+
+# -- only regular files inside the layout are read (a FIFO or a device must not hang or feed sigverify) ----------
+
+
+def bounded_call(fn: Callable[[], object], seconds: float = 20.0) -> BaseException | None:
+    """Run ``fn`` in a thread; fail the test (instead of hanging the suite) if it does not return in time."""
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            fn()
+            outcome.append(None)
+        except BaseException as exc:  # handed back to the test
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert outcome, f"still blocked after {seconds} s"
+    return outcome[0]
+
+
+def resolve_error(root: Path, tag: str = "signed") -> RegistryError:
+    ref = layout_ref(root, tag=tag)
+    exc = bounded_call(lambda: source_for(ref).resolve(ref))
+    assert isinstance(exc, RegistryError), exc
+    return exc
+
+
+def replace_with_fifo(path: Path) -> None:
+    path.unlink()
+    os.mkfifo(path)
+
+
+def test_fifo_index_json_is_refused_not_waited_on(vectors: Path, tmp_path: Path) -> None:
+    root = copy_layout(vectors, COSIGN_VALID, tmp_path)
+    replace_with_fifo(root / "index.json")
+    exc = resolve_error(root)
+    assert exc.code == Code.REGISTRY_ERROR and "index.json" in exc.message and exc.found == "a FIFO (named pipe)"
+
+
+def test_fifo_blob_is_refused_not_waited_on(vectors: Path, tmp_path: Path) -> None:
+    root = copy_layout(vectors, COSIGN_VALID, tmp_path)
+    replace_with_fifo(root / "blobs/sha256" / IMAGE_634.split(":")[1])
+    exc = resolve_error(root)
+    assert exc.code == Code.REGISTRY_ERROR and exc.found == "a FIFO (named pipe)"
+
+
+def test_fifo_oci_layout_marker_is_refused(vectors: Path, tmp_path: Path) -> None:
+    root = copy_layout(vectors, COSIGN_VALID, tmp_path)
+    replace_with_fifo(root / "oci-layout")
+    exc = resolve_error(root)
+    assert exc.code == Code.REGISTRY_ERROR and exc.found == "a FIFO (named pipe)"
+
+
+def test_character_device_blob_is_refused(vectors: Path, tmp_path: Path) -> None:
+    root = copy_layout(vectors, COSIGN_VALID, tmp_path)
+    blob = root / "blobs/sha256" / IMAGE_634.split(":")[1]
+    blob.unlink()
+    try:
+        os.mknod(blob, stat.S_IFCHR | 0o600, os.makedev(1, 5))  # what /dev/zero is: it never ends
+    except PermissionError:
+        pytest.skip("creating a device node needs CAP_MKNOD")
+    exc = resolve_error(root)
+    assert exc.code == Code.REGISTRY_ERROR and exc.found == "a character device"
+
+
+def test_symlink_to_a_device_outside_is_refused(vectors: Path, tmp_path: Path) -> None:
+    root = copy_layout(vectors, COSIGN_VALID, tmp_path)
+    (root / "index.json").unlink()
+    (root / "index.json").symlink_to("/dev/zero")
+    exc = resolve_error(root)
+    assert "outside the layout" in exc.message and "index.json" in exc.message
+
+
+def test_symlinked_index_json_escaping_the_layout_is_refused(vectors: Path, tmp_path: Path) -> None:
+    root = copy_layout(vectors, COSIGN_VALID, tmp_path)
+    outside = tmp_path / "elsewhere.json"
+    outside.write_bytes((root / "index.json").read_bytes())  # valid content: refused for where it is
+    (root / "index.json").unlink()
+    (root / "index.json").symlink_to(outside)
+    exc = resolve_error(root)
+    assert "outside the layout" in exc.message
+
+
+def test_symlinked_blobs_directory_escaping_the_layout_is_refused(vectors: Path, tmp_path: Path) -> None:
+    root = copy_layout(vectors, COSIGN_VALID, tmp_path)
+    shutil.move(root / "blobs", tmp_path / "blobs-elsewhere")
+    (root / "blobs").symlink_to(tmp_path / "blobs-elsewhere")
+    exc = resolve_error(root)
+    assert "outside the layout" in exc.message
+
+
+def test_symlink_inside_the_layout_is_followed(vectors: Path, tmp_path: Path) -> None:
+    root = copy_layout(vectors, COSIGN_VALID, tmp_path)
+    blob = root / "blobs/sha256" / IMAGE_634.split(":")[1]
+    shutil.move(blob, root / "image-manifest.json")
+    blob.symlink_to(root / "image-manifest.json")
+    ref = layout_ref(root, tag="signed")
+    assert source_for(ref).resolve(ref).digest == IMAGE_634
+
+
+def test_socket_and_directory_blobs_are_refused(vectors: Path, tmp_path: Path) -> None:
+    root = copy_layout(vectors, COSIGN_VALID, tmp_path)
+    blob = root / "blobs/sha256" / IMAGE_634.split(":")[1]
+    blob.unlink()
+    blob.mkdir()
+    assert resolve_error(root).found == "a directory"
+    blob.rmdir()
+    server = socket.socket(socket.AF_UNIX)
+    short = Path(tempfile.mkdtemp(prefix="sv-", dir="/tmp")) / "s"  # AF_UNIX paths are short: bind, then move
+    try:
+        server.bind(str(short))
+        os.rename(short, blob)
+        assert resolve_error(root).found == "a socket"
+    finally:
+        server.close()
+        shutil.rmtree(short.parent)
+
+
+def test_oversize_index_json_is_refused_by_its_size(vectors: Path, tmp_path: Path) -> None:
+    from sigverify.registry.base import MAX_MANIFEST_BYTES
+
+    root = copy_layout(vectors, COSIGN_VALID, tmp_path)
+    with open(root / "index.json", "r+b") as fh:
+        fh.truncate(MAX_MANIFEST_BYTES + 1)  # sparse: its size is enough to refuse it
+    exc = resolve_error(root)
+    assert exc.code == Code.SIZE_LIMIT
+
+
+def test_deeply_nested_index_json_is_an_error(vectors: Path, tmp_path: Path) -> None:
+    root = copy_layout(vectors, COSIGN_VALID, tmp_path)
+    (root / "index.json").write_bytes(b'{"schemaVersion": 2, "manifests": ' + b"[" * 200_000 + b"]" * 200_000 + b"}")
+    exc = resolve_error(root)
+    assert exc.code == Code.REGISTRY_ERROR and "nested more than" in exc.message
