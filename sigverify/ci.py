@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from sigverify.models import ImageResult, RunResult, Verdict
 from sigverify.report._cases import image_reasons
+from sigverify.report.safe import CONTROL, plain, sanitized
+
+if TYPE_CHECKING:
+    from sigverify.errors import ConfigError
 
 GITHUB_SUMMARY_LIMIT = 1024 * 1024 - 4096  # GitHub rejects a step summary over 1 MiB; leave a margin
 
@@ -35,8 +40,14 @@ def detect(mode: str, env: Mapping[str, str]) -> str:
 # ---------------------------------------------------------------------------------------------------------------
 
 
+_OTHER_CONTROL = re.compile("[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def escape_data(value: str) -> str:
-    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """GitHub's escaping of command data (%, CR, LF), plus every other control character (ESC, BEL, C1) shown
+    as \\xNN: nothing in an annotation can drive the terminal or end the command line."""
+    value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return _OTHER_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
 
 
 def escape_property(value: str) -> str:
@@ -71,6 +82,13 @@ def _resume(out: TextIO) -> None:
     token = os.environ.pop(_STOP_TOKEN_ENV, None)
     if token:
         out.write(f"::{token}::\n")
+
+
+def end(out: TextIO | None = None) -> None:
+    """Resume workflow commands if ``begin`` stopped them and nothing resumed them yet (every exit path)."""
+    out = sys.stdout if out is None else out
+    _resume(out)
+    out.flush()
 
 
 def _annotation_path(source: str, env: Mapping[str, str]) -> str:
@@ -125,32 +143,56 @@ def verified_digests(result: RunResult) -> dict[str, str]:
     return out
 
 
-def _append_output(path: str, name: str, value: str) -> None:
+def _output_entry(name: str, value: str) -> str:
     """``name<<DELIM`` form with a random delimiter that the value cannot contain."""
     delim = f"ghadelimiter_{secrets.token_hex(16)}"
     while delim in value:  # pragma: no cover - 128 random bits
         delim = f"ghadelimiter_{secrets.token_hex(16)}"
+    return f"{name}<<{delim}\n{value}\n{delim}\n"
+
+
+def _append(path: str, text: str) -> None:
     with open(path, "a", encoding="utf-8") as f:
-        f.write(f"{name}<<{delim}\n{value}\n{delim}\n")
+        f.write(text)
 
 
-def _publish_github(result: RunResult, env: Mapping[str, str], out: TextIO) -> None:
+def _try(failures: list[str], variable: str, path: str, write: Callable[[], None]) -> None:
+    """Run ``write``; an OSError becomes a one-line cause in ``failures`` (and on stderr), never a traceback."""
+    try:
+        write()
+    except OSError as exc:
+        cause = f"could not write CI outputs: {variable}={path}: {exc.strerror or exc}"
+        failures.append(cause)
+        sys.stderr.write(f"sigverify: error: {_cause_line(cause)}\n")
+
+
+def _cause_line(text: str) -> str:
+    return CONTROL.sub("\ufffd", text)
+
+
+def _publish_github(result: RunResult, env: Mapping[str, str], out: TextIO) -> list[str]:
     from sigverify.report import markdown
 
+    failures: list[str] = []
     _resume(out)
     summary_path = env.get("GITHUB_STEP_SUMMARY")
     if summary_path:
-        with open(summary_path, "a", encoding="utf-8") as f:
-            f.write(markdown.render(result, max_bytes=GITHUB_SUMMARY_LIMIT) + "\n")
-    for img in result.images:
-        line = _annotation(img, result, env)
+        text = markdown.render(result, max_bytes=GITHUB_SUMMARY_LIMIT) + "\n"
+        _try(failures, "GITHUB_STEP_SUMMARY", summary_path, lambda: _append(summary_path, text))
+    safe = sanitized(result)
+    for img in safe.images:
+        line = _annotation(img, safe, env)
         if line is not None:
             out.write(line + "\n")
     output_path = env.get("GITHUB_OUTPUT")
     if output_path:
-        _append_output(output_path, "result", "pass" if result.exit_code == 0 else "fail")
-        _append_output(output_path, "digests", json.dumps(verified_digests(result), separators=(",", ":")))
-        _append_output(output_path, "summary", json.dumps(result.summary, separators=(",", ":")))
+        outputs = (
+            _output_entry("result", "pass" if result.exit_code == 0 else "fail")
+            + _output_entry("digests", json.dumps(verified_digests(result), separators=(",", ":")))
+            + _output_entry("summary", json.dumps(result.summary, separators=(",", ":")))
+        )
+        _try(failures, "GITHUB_OUTPUT", output_path, lambda: _append(output_path, outputs))
+    return failures
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -164,6 +206,7 @@ def _clean_line(text: str) -> str:
 
 
 def _publish_gitlab(result: RunResult, out: TextIO) -> None:
+    result = sanitized(result)
     problems = [img for img in result.images if img.verdict is not Verdict.PASS]
     if not problems:
         return
@@ -189,20 +232,73 @@ def _publish_gitlab(result: RunResult, out: TextIO) -> None:
 
 def publish(
     result: RunResult, *, mode: str = "auto", env: Mapping[str, str] | None = None, out: TextIO | None = None
-) -> None:
+) -> list[str]:
     """Write CI-native outputs for ``result``: GitHub step summary, annotations and outputs; GitLab log section.
 
-    Never raises for a CI file it cannot write: the reports and the exit code matter more (a warning goes to
-    stderr instead).
+    Does not raise for a CI file it cannot write: it writes every other output, prints a one-line cause per
+    failed file to stderr and returns the causes. The command line turns any of them into exit 3 (an
+    environment the results cannot be written to never reads as a pass, nor as a failed verification).
     """
     env = os.environ if env is None else env
     out = sys.stdout if out is None else out
     flavour = detect(mode, env)
-    try:
-        if flavour == "github":
-            _publish_github(result, env, out)
-        elif flavour == "gitlab":
-            _publish_gitlab(result, out)
-    except OSError as exc:
-        sys.stderr.write(f"sigverify: warning: could not write CI outputs: {exc}\n")
+    failures: list[str] = []
+    if flavour == "github":
+        failures = _publish_github(result, env, out)
+    elif flavour == "gitlab":
+        _publish_gitlab(result, out)
     out.flush()
+    return failures
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Configuration errors (exit 2): visible in the CI UI, not only in the log
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _config_error_summary(error: ConfigError) -> str:
+    from sigverify.report.markdown import text as md
+
+    lines = ["### 🛑 sigverify: configuration error", "", "Nothing was verified. Fix these problems:", ""]
+    for p in error.problems:
+        where = p.file if p.line is None else f"{p.file}:{p.line}"
+        item = f"- <code>{md(plain(where))}</code>: {md(plain(p.message))}"
+        if p.expected is not None:
+            item += f"<br>expected: <code>{md(plain(p.expected))}</code>"
+        if p.found is not None:
+            item += f"<br>found: <code>{md(plain(p.found))}</code>"
+        lines.append(item)
+    if error.tip:
+        lines += ["", f"Tip: {md(plain(error.tip))}"]
+    return "\n".join(lines) + "\n"
+
+
+def publish_config_error(
+    error: ConfigError, *, mode: str = "auto", env: Mapping[str, str] | None = None, out: TextIO | None = None
+) -> list[str]:
+    """GitHub: one ``::error file=,line=::`` annotation per problem and a step summary. Returns the causes of
+    CI files that could not be written (also printed to stderr)."""
+    env = os.environ if env is None else env
+    out = sys.stdout if out is None else out
+    failures: list[str] = []
+    if detect(mode, env) != "github":
+        return failures
+    _resume(out)
+    for p in error.problems:
+        message = plain(p.message)
+        if p.expected is not None:
+            message += f"\nexpected: {plain(p.expected)}"
+        if p.found is not None:
+            message += f"\nfound: {plain(p.found)}"
+        if error.tip:
+            message += f"\nTip: {plain(error.tip)}"
+        located = not p.file.startswith("<")
+        out.write(workflow_command(
+            "error", message, file=_annotation_path(p.file, env) if located else None,
+            line=p.line if located else None, title="sigverify configuration error") + "\n")
+    summary_path = env.get("GITHUB_STEP_SUMMARY")
+    if summary_path:
+        text = _config_error_summary(error)
+        _try(failures, "GITHUB_STEP_SUMMARY", summary_path, lambda: _append(summary_path, text))
+    out.flush()
+    return failures

@@ -6,16 +6,20 @@ import re
 import xml.etree.ElementTree as ET  # builds XML only, never parses
 
 from sigverify.models import RunResult
+from sigverify.report import DIGEST_CONTRACT
 from sigverify.report._cases import Case, describe, is_failing, run_cases, verified_by
+from sigverify.report.safe import sanitized
 
 SUITE_NAME = "sigverify"
 
-# Characters XML 1.0 cannot carry at all, even escaped: C0 controls but tab/LF/CR, surrogates, FFFE/FFFF.
-_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# Characters XML 1.0 cannot carry at all, even escaped (C0 controls but tab/LF/CR, surrogates, FFFE/FFFF), and
+# the ones it can but no reader should get (tab, CR, DEL, C1 controls). LF is the report's own line break.
+_INVALID_XML = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 def _clean(text: str) -> str:
-    """Replace characters XML cannot represent with U+FFFD, so registry content never breaks the report."""
+    """The JUnit channel's escaping: what XML cannot (or should not) carry becomes U+FFFD. Values arrive on one
+    line from ``sanitized``, so every line break is the report's own."""
     return _INVALID_XML.sub("\ufffd", text)
 
 
@@ -87,6 +91,7 @@ def _problem_message(case: Case, fail_on_warn: bool) -> str:
 
 def render(result: RunResult) -> str:
     """Render ``result`` as a JUnit XML document (one ``<testsuite>``)."""
+    result = sanitized(result)
     cases = run_cases(result)
     failures = sum(1 for c in cases if c.outcome != "error" and is_failing(c, result))
     errors = sum(1 for c in cases if c.outcome == "error")
@@ -112,6 +117,7 @@ def render(result: RunResult) -> str:
     if result.shard:
         suite_props.append(("sigverify.shard", result.shard))
     suite_props.append(("sigverify.fail_on_warn", str(result.fail_on_warn).lower()))
+    suite_props.append(("sigverify.digest_contract", DIGEST_CONTRACT))
     # The Jenkins schema has no <properties> inside <testcase>: each image's digest is a suite property.
     for img in result.images:
         suite_props.append((f"digest:{img.reference}", img.digest or ""))
@@ -148,6 +154,6 @@ def render(result: RunResult) -> str:
         out.text = _clean(_case_out(c, result.fail_on_warn))
     if result.notes:
         out = ET.SubElement(suite, "system-out")
-        out.text = _clean("\n".join(result.notes) + "\n")
+        out.text = _clean("".join(f"note: {note}\n" for note in result.notes))
     ET.indent(suite, space="  ")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"

@@ -6,7 +6,9 @@ import html
 import re
 
 from sigverify.models import ImageResult, RunResult, Verdict
+from sigverify.report import DIGEST_CONTRACT
 from sigverify.report._cases import Case, image_cases, is_failing
+from sigverify.report.safe import redacted
 
 _ICON = {Verdict.PASS: "✅", Verdict.FAIL: "❌", Verdict.WARN: "⚠️", Verdict.ERROR: "🛑"}
 _ORDER = {Verdict.ERROR: 0, Verdict.FAIL: 1, Verdict.WARN: 2, Verdict.PASS: 3}
@@ -21,12 +23,14 @@ _LOOSE_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
 _AUTOLINKS = (("://", "&#58;//"), ("www.", "www&#46;"), ("WWW.", "WWW&#46;"))
 
 
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 controls but LF (which becomes <br>), DEL and C1 controls: shown as U+FFFD.
+_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 
 
 def text(value: str) -> str:
-    """Escape ``value`` for inline markdown: every special character as an entity, on one line."""
-    value = _CONTROL.sub("\ufffd", value.replace("\r", "")).translate(_ENTITIES)
+    """The markdown channel's escaping: every special character as an entity, controls as U+FFFD, on one
+    source line (line breaks become <br>), so a value can neither start a line nor open markdown or HTML."""
+    value = _CONTROL.sub("\ufffd", value.replace("\r\n", "\n")).translate(_ENTITIES)
     value = _LOOSE_UNDERSCORE.sub("&#95;", value)
     for pattern, replacement in _AUTOLINKS:
         value = value.replace(pattern, replacement)
@@ -38,8 +42,10 @@ def code(value: str) -> str:
 
 
 def _pre(value: str) -> str:
-    """A raw HTML block: no markdown inside, so HTML escaping is enough."""
-    return f"<pre>{html.escape(_CONTROL.sub(chr(0xFFFD), value), quote=False)}</pre>"
+    """A raw HTML block on one source line (line breaks as &#10;): no markdown inside, so HTML escaping is
+    enough, and no line of the summary starts with the value."""
+    escaped = html.escape(_CONTROL.sub(chr(0xFFFD), value.replace("\r\n", "\n")), quote=False)
+    return f"<pre>{escaped.replace(chr(10), '&#10;')}</pre>"
 
 
 def _verdict_cell(img: ImageResult, fail_on_warn: bool) -> str:
@@ -112,6 +118,7 @@ def render(result: RunResult, *, max_bytes: int | None = None) -> str:
     With ``max_bytes`` (GitHub caps a step summary at 1 MiB) passing rows are dropped first, then whole
     rows and detail blocks from the end, with a note saying so; failures come first, so they are kept longest.
     """
+    result = redacted(result)
     s = result.summary
     failing = result.exit_code != 0
     head = "❌ sigverify: verification failed" if failing else "✅ sigverify: all images verified"
@@ -128,6 +135,8 @@ def render(result: RunResult, *, max_bytes: int | None = None) -> str:
         meta.append(f"sigverify {text(result.tool_version)}")
     if meta:
         lines[-1] += " " + ", ".join(meta) + "."
+    if any(img.digest for img in result.images):
+        lines[-1] += f" {text(DIGEST_CONTRACT)}"
     lines.append("")
     for note in result.notes:
         lines += [f"> {text(note)}", ""]

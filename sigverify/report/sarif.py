@@ -7,7 +7,9 @@ import json
 from typing import Any
 
 from sigverify.models import Code, RunResult
+from sigverify.report import DIGEST_CONTRACT
 from sigverify.report._cases import Case, describe, is_failing, run_cases
+from sigverify.report.safe import sanitized
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SRCROOT = "%SRCROOT%"
@@ -114,6 +116,19 @@ _RULES: dict[str, tuple[str, str]] = {
         "`insecure: true`.",
     ),
     Code.INVALID_REFERENCE: ("The image reference is invalid", "Fix the image reference's syntax."),
+    Code.SHARD_MISSING: (
+        "A shard's report is missing from the merge",
+        "Every shard job must upload its JSON report; the images of the missing shard were not verified.",
+    ),
+    Code.SHARD_DUPLICATE: (
+        "A shard's report was given twice to the merge",
+        "Pass exactly one JSON report per shard.",
+    ),
+    Code.SHARD_MISMATCH: (
+        "The merged reports are not parts of one run",
+        "Merge only the reports of one run: the same config and image list, the same shard count and the "
+        "same sigverify version.",
+    ),
     Code.INTERNAL_ERROR: (
         "sigverify failed internally",
         "An unexpected error stopped verification; the image did not pass. Please report it.",
@@ -170,6 +185,7 @@ def _message(case: Case, fail_on_warn: bool) -> str:
 
 def render(result: RunResult) -> str:
     """Render ``result`` as a SARIF 2.1.0 log (JSON text)."""
+    result = sanitized(result)  # message texts are shown as text: redacted, on one line, no controls
     failing = [c for c in run_cases(result) if c.outcome != "pass"]
     codes: list[str] = []
     for c in failing:
@@ -214,7 +230,7 @@ def render(result: RunResult) -> str:
         "originalUriBaseIds": {SRCROOT: {"description": {"text": "The directory sigverify ran in."}}},
         "invocations": [{"executionSuccessful": True, "exitCode": result.exit_code}],
         "results": results,
-        "properties": {"summary": result.summary},
+        "properties": {"summary": result.summary, "digestContract": DIGEST_CONTRACT},
     }
     if result.shard:
         run["automationDetails"] = {"id": f"sigverify/shard-{result.shard.replace('/', '-of-')}/"}

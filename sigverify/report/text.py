@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import re
-
 from sigverify.models import ImageResult, Reason, RunResult, SignatureCheck, Verdict
+from sigverify.report import DIGEST_CONTRACT
+from sigverify.report._cases import image_reasons
+from sigverify.report.safe import CONTROL, sanitized
 
-# Registry-controlled strings reach this report: terminal escape sequences and other control characters are
-# shown as \xNN so they cannot rewrite the log.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
-
-def _clean(text: str) -> str:
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+def escape(text: str) -> str:
+    """The text channel's escaping of a whole report: every control character but the report's own line
+    breaks as \\xNN (values arrive already on one line from ``sanitized``, so no line starts with them)."""
+    return CONTROL.sub(lambda m: m.group() if m.group() == "\n" else f"\\x{ord(m.group()):02x}", text)
 
 
 _MARK = {Verdict.PASS: "PASS ", Verdict.FAIL: "FAIL ", Verdict.WARN: "WARN ", Verdict.ERROR: "ERROR"}
@@ -55,6 +54,8 @@ def _image_block(img: ImageResult, verbose: bool) -> list[str]:
 
 
 def render(result: RunResult, *, verbose: bool = False) -> str:
+    """The report: every registry-supplied value redacted and on one line, the digest contract at the end."""
+    result = sanitized(result)
     out: list[str] = []
     head = f"sigverify {result.tool_version}"
     if result.config_path:
@@ -74,6 +75,8 @@ def render(result: RunResult, *, verbose: bool = False) -> str:
     )
     for note in result.notes:
         out.append(f"note: {note}")
+    if any(img.digest for img in result.images):
+        out.append(f"note: {DIGEST_CONTRACT}")
     if result.exit_code == 0:
         out.append("result: PASS" + (" (with warnings)" if s["warn"] else ""))
     else:
@@ -85,4 +88,17 @@ def render(result: RunResult, *, verbose: bool = False) -> str:
                 else ""
             )
         )
-    return _clean("\n".join(out)) + "\n"
+    return escape("\n".join(out)) + "\n"
+
+
+def render_quiet(result: RunResult) -> str:
+    """``-q``: one line per image that did not pass (verdict, reference, first reason code); nothing else."""
+    result = sanitized(result)
+    lines = []
+    for img in result.images:
+        if img.verdict is Verdict.PASS:
+            continue
+        reasons = image_reasons(img)
+        code = reasons[0].code if reasons else img.verdict.value.upper()
+        lines.append(f"{_MARK[img.verdict]} {img.reference} {code}")
+    return escape("".join(line + "\n" for line in lines))

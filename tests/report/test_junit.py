@@ -113,9 +113,11 @@ def test_digests_are_suite_properties(schema) -> None:
 def test_hostile_text_round_trips_escaped(schema) -> None:
     root = parse(junit.render(samples.run(samples.hostile())), schema)
     failure = next(root.iter("failure"))
-    # XML-invalid control characters become U+FFFD; everything else survives escaping exactly.
+    # Control characters in values are shown as escapes (\x01, \n), so the value stays on its line;
+    # everything else survives XML escaping exactly.
     assert "<script>alert(1)</script>" in failure.get("message")
-    assert "\x01" not in failure.text and "\ufffd" in failure.text
+    assert "\x01" not in failure.text and "`tick`\\x01\\n::error::injected" in failure.text
+    assert not any(line.lstrip().startswith("::") for line in failure.text.splitlines())
 
 
 def test_render_is_pure() -> None:

@@ -1,0 +1,101 @@
+"""Redaction and control-character escaping applied to every value before any renderer sees it."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+REDACTED = "REDACTED"
+
+# scheme://[userinfo@]host/path[?query][#fragment]. A URL ends at whitespace, quotes, angle brackets, backticks
+# or control characters (none of which a URL holds unencoded). Userinfo is greedy up to the last `@` before the
+# path, so a password with a raw `@` is still covered.
+_URL = re.compile(
+    r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*://)"
+    r"(?P<userinfo>[^/?#\s\"<>`\x00-\x1f\x7f-\x9f]*@)?"
+    r"(?P<rest>[^?#\s\"<>`\x00-\x1f\x7f-\x9f]*)"
+    r"(?P<query>\?[^#\s\"<>`\x00-\x1f\x7f-\x9f]*)?"
+    r"(?P<fragment>#[^\s\"<>`\x00-\x1f\x7f-\x9f]*)?"
+)
+# A path-only request target with a query (``url: /v2/x/blobs/sha256:...?X-Amz-Signature=...`` in an error).
+_PATH_QUERY = re.compile(r"(?P<path>(?<![\w/:.\-])/[^\s?#\"<>`\x00-\x1f\x7f-\x9f]*)\?[^#\s\"<>`\x00-\x1f\x7f-\x9f]*")
+
+
+def _url_sub(m: re.Match[str]) -> str:
+    out = m.group("scheme")
+    if m.group("userinfo") is not None:
+        out += f"{REDACTED}@"
+    out += m.group("rest")
+    if m.group("query") is not None:
+        out += f"?{REDACTED}"
+    if m.group("fragment") is not None:
+        out += f"#{REDACTED}"
+    return out
+
+
+def redact_urls(text: str) -> str:
+    """Every URL in ``text`` with its userinfo, query string and fragment replaced by ``REDACTED``.
+
+    Not a list of parameter names: signed CDN URLs (``verify=``, ``X-Amz-Signature=``, ``sig=``...) and
+    credentials in ``user:pass@host`` never reach an output, whatever they are called.
+    """
+    if "?" not in text and "@" not in text and "#" not in text:
+        return text
+    text = _URL.sub(_url_sub, text)
+    return _PATH_QUERY.sub(lambda m: f"{m.group('path')}?{REDACTED}", text)
+
+
+# C0 controls, DEL and C1 controls: never copied into a human-facing channel as they are.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line with every control character shown as an escape (``\\n``, ``\\x1b``, ``\\x9b``).
+
+    A value rendered this way can never end a line, so it can never begin one: registry text cannot become
+    ``::error``/``::add-mask::`` workflow commands, fake log sections or terminal escapes.
+    """
+    return CONTROL.sub(lambda m: _NAMED.get(m.group(), f"\\x{ord(m.group()):02x}"), text)
+
+
+def plain(text: str) -> str:
+    """Redacted and on one line: the value form shared by the text, JUnit, SARIF and annotation channels."""
+    return one_line(redact_urls(text))
+
+
+def _walk(obj: Any, fn: Callable[[str], str]) -> Any:
+    if isinstance(obj, enum.Enum) or obj is None or isinstance(obj, bool | int | float | bytes):
+        return obj
+    if isinstance(obj, str):
+        return fn(obj)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        changes = {f.name: _walk(getattr(obj, f.name), fn) for f in dataclasses.fields(obj) if f.init}
+        return dataclasses.replace(obj, **changes)
+    if isinstance(obj, tuple):
+        return tuple(_walk(x, fn) for x in obj)
+    if isinstance(obj, list):
+        return [_walk(x, fn) for x in obj]
+    if isinstance(obj, Mapping):
+        return {_walk(k, fn): _walk(v, fn) for k, v in obj.items()}
+    return obj
+
+
+def map_strings(obj: T, fn: Callable[[str], str]) -> T:
+    """``obj`` (a RunResult, a dict from to_dict, ...) with ``fn`` applied to every string in it."""
+    return _walk(obj, fn)  # type: ignore[no-any-return]
+
+
+def redacted(obj: T) -> T:
+    """Every string in ``obj`` with its URLs redacted (control characters kept: for JSON and markdown)."""
+    return map_strings(obj, redact_urls)
+
+
+def sanitized(obj: T) -> T:
+    """Every string in ``obj`` redacted and on one line (see ``plain``)."""
+    return map_strings(obj, plain)
