@@ -35,6 +35,13 @@ def sh_steps(text: str) -> list[str]:
     steps = []
     for m in re.finditer(r"sh '''\n(.*?)'''(\.stripIndent\(\))?", text, re.S):
         body = m.group(1)
+        if m.group(2):
+            # Java's String.stripIndent() (which a Jenkins on Java 17 may call) counts the closing line's
+            # indentation, Groovy's does not: with the closing quotes at the script's indentation both agree.
+            lines = body.split("\n")
+            content = [ln for ln in lines[:-1] if ln.strip()]
+            indent = min(len(ln) - len(ln.lstrip(" ")) for ln in content)
+            assert lines[-1] == " " * indent, f"closing quotes at column {len(lines[-1])}, the script at {indent}"
         # Groovy escapes: only a backslash before a newline (a line continuation for Groovy and sh alike)
         assert "\\" not in body.replace("\\\n", ""), body
         steps.append(textwrap.dedent(body) if m.group(2) else body)
