@@ -158,3 +158,11 @@ def test_licence_is_the_apache_2_text_pyproject_names() -> None:
     assert hashlib.sha256((REPO_ROOT / "LICENSE").read_bytes()).hexdigest() == APACHE_2_SHA256
     pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
     assert pyproject["project"]["license"] in ({"text": "Apache-2.0"}, "Apache-2.0")
+
+
+def test_component_and_template_merge_with_the_same_script() -> None:
+    """One merge check, one spelling: the component's merge job runs the template's `.sigverify-merge` script."""
+    template = yaml.safe_load((REPO_ROOT / "gitlab-ci-template.yml").read_text())
+    body = yaml.safe_load(interpolate_component((REPO_ROOT / "templates" / "sigverify.yml").read_text()))
+    assert body["sigverify-merge"]["script"] == template[".sigverify-merge"]["script"]
+    assert body["sigverify-merge"]["artifacts"] == template[".sigverify-merge"]["artifacts"]
