@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sigverify.crypto.strictjson import PayloadError, json_type, loads_object
+from sigverify.errors import Failure
+from sigverify.models import Code
 
 if TYPE_CHECKING:
     from sigverify.crypto.trustroot import TlogKey
@@ -27,17 +29,14 @@ _HEX64 = re.compile(r"[0-9a-f]{64}")
 _HASHES = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
 
 
-class TlogError(Exception):
-    """A transparency-log proof that is missing, malformed, unverifiable or bound to something else."""
+class TlogError(Failure):
+    """A transparency-log proof that is missing, malformed, unverifiable or bound to something else
+    (a ``Failure`` with code TLOG_INVALID; callers say "transparency log: <message>")."""
 
     def __init__(
         self, message: str, *, expected: str | None = None, found: str | None = None, tip: str | None = None
     ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.expected = expected
-        self.found = found
-        self.tip = tip
+        super().__init__(Code.TLOG_INVALID, message, expected, found, tip=tip)
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,18 @@
-"""The interface of a signature verifier: one candidate and one authority in, one SignatureCheck out."""
+"""The interface of a signature verifier (one candidate and one authority in, one SignatureCheck out), and the one
+way verifiers build that SignatureCheck."""
 
 from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from sigverify.models import Candidate, Descriptor, ImageRef, SignatureCheck
+from sigverify.errors import ConfigError, Failure
+from sigverify.models import Candidate, Code, Descriptor, ImageRef, Reason, SignatureCheck
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sigverify.crypto.trustroot import TrustStore
     from sigverify.policy.model import Authority
 
@@ -35,3 +39,43 @@ class Verifier(Protocol):
     a failure is a ``SignatureCheck(ok=False, reason=...)``. May raise only for broken configuration."""
 
     def verify(self, candidate: Candidate, authority: Authority, ctx: VerifyContext) -> SignatureCheck: ...
+
+
+def signature_check(candidate: Candidate, authority: Authority, ok: bool, reason: Reason | None = None, *,
+                    signer: str | None = None, details: dict[str, Any] | None = None) -> SignatureCheck:
+    """The outcome of checking ``candidate`` against ``authority`` (the reason is kept as given)."""
+    return SignatureCheck(
+        format=candidate.format,
+        storage=candidate.storage,
+        layer_digest=candidate.layer.digest,
+        authority=authority.name,
+        ok=ok,
+        reason=reason,
+        signer=signer,
+        details=details if details is not None else {},
+    )
+
+
+def run_checked(candidate: Candidate, authority: Authority, details: dict[str, Any], what: str,
+                check: Callable[[], None]) -> SignatureCheck:
+    """Run ``check`` (which raises ``Failure`` and fills ``details``) and turn its outcome into a SignatureCheck.
+
+    Shared by the `.sig` keyless and `.att` verifiers: a ``Failure`` is a failure with its reason, a ConfigError
+    propagates (exit 2), any other exception fails closed as INTERNAL_ERROR ("<what> verification crashed").
+    ``details['signer']``, when set, becomes the check's signer."""
+
+    def result(ok: bool, reason: Reason | None = None) -> SignatureCheck:
+        signer = details.pop("signer", None)
+        if reason is not None:
+            reason = Reason(reason.code, reason.message, reason.expected, reason.found, authority=authority.name)
+        return signature_check(candidate, authority, ok, reason, signer=signer, details=details)
+
+    try:
+        check()
+    except Failure as f:
+        return result(False, f.reason())
+    except ConfigError:  # a broken trusted root or key file is a configuration error (exit 2)
+        raise
+    except Exception as e:  # fail closed
+        return result(False, Reason(Code.INTERNAL_ERROR, f"{what} verification crashed: {type(e).__name__}: {e}"))
+    return result(True)

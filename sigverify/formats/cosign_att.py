@@ -31,39 +31,39 @@ MAX_SIGNATURES = 1
 
 def _b64(text: Any, what: str) -> bytes:
     """Standard or URL-safe base64 (DSSE allows both), padding optional."""
-    from sigverify.formats.cosign_sig.keyless import _Fail
+    from sigverify.errors import Failure
 
     if not isinstance(text, str):
-        raise _Fail(Code.INVALID_PAYLOAD, f"{what} is not a base64 string")
+        raise Failure(Code.INVALID_PAYLOAD, f"{what} is not a base64 string")
     s = text.strip()
     try:
         if "-" in s or "_" in s:
             return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
         return base64.b64decode(s + "=" * (-len(s) % 4), validate=True)
     except ValueError:
-        raise _Fail(Code.INVALID_PAYLOAD, f"{what} is not valid base64", found=repr(s[:40])) from None
+        raise Failure(Code.INVALID_PAYLOAD, f"{what} is not valid base64", found=repr(s[:40])) from None
 
 
 def parse_envelope(blob: bytes) -> tuple[str, bytes, bytes]:
     """(payloadType, payload, signature) of a DSSE envelope with exactly one signature."""
     from sigverify.crypto.strictjson import PayloadError, loads_object
-    from sigverify.formats.cosign_sig.keyless import _Fail
+    from sigverify.errors import Failure
 
     try:
         env = loads_object(blob, what="DSSE envelope")
     except PayloadError as e:
-        raise _Fail(Code.INVALID_PAYLOAD, f"invalid DSSE envelope: {e.message}", e.expected, e.found) from None
+        raise Failure(Code.INVALID_PAYLOAD, f"invalid DSSE envelope: {e.message}", e.expected, e.found) from None
     payload_type = env.get("payloadType")
     if not isinstance(payload_type, str):
-        raise _Fail(Code.INVALID_PAYLOAD, "the DSSE envelope has no payloadType")
+        raise Failure(Code.INVALID_PAYLOAD, "the DSSE envelope has no payloadType")
     payload = _b64(env.get("payload"), "DSSE payload")
     sigs = env.get("signatures")
     if not isinstance(sigs, list) or len(sigs) != MAX_SIGNATURES or not isinstance(sigs[0], dict):
-        raise _Fail(Code.INVALID_PAYLOAD, "a cosign attestation envelope carries exactly one signature",
+        raise Failure(Code.INVALID_PAYLOAD, "a cosign attestation envelope carries exactly one signature",
                     expected="1 signature", found=f"{len(sigs) if isinstance(sigs, list) else 'no'} signatures")
     sig = _b64(sigs[0].get("sig"), "DSSE signature")
     if not sig:
-        raise _Fail(Code.INVALID_SIGNATURE, "the DSSE signature is empty")
+        raise Failure(Code.INVALID_SIGNATURE, "the DSSE signature is empty")
     return payload_type, payload, sig
 
 
@@ -71,7 +71,7 @@ class AttestationVerifier:
     """The Verifier for (cosign-attestation, key | keyless)."""
 
     def verify(self, candidate: Candidate, authority: Authority, ctx: VerifyContext) -> SignatureCheck:
-        from sigverify.formats.cosign_sig.keyless import run_checked
+        from sigverify.formats.base import run_checked
 
         details: dict[str, Any] = {"kind": "attestation"}
         return run_checked(candidate, authority, details, "attestation",
@@ -79,16 +79,17 @@ class AttestationVerifier:
 
     def _verify(self, candidate: Candidate, authority: Authority, ctx: VerifyContext, details: dict[str, Any]) -> None:
         from sigverify.crypto.intoto import StatementError, bind_statement, parse_statement
-        from sigverify.formats.cosign_sig.keyless import _Fail, keyless_material
+        from sigverify.errors import Failure
+        from sigverify.formats.cosign_sig.keyless import keyless_material
         from sigverify.formats.identity import match_identity
 
         blob = candidate.content
         if candidate.layer.media_type != DSSE_MEDIA_TYPE:
-            raise _Fail(Code.UNSUPPORTED_FORMAT, "the layer is not a DSSE envelope", DSSE_MEDIA_TYPE,
+            raise Failure(Code.UNSUPPORTED_FORMAT, "the layer is not a DSSE envelope", DSSE_MEDIA_TYPE,
                         candidate.layer.media_type or "(none)")
         algo, _, want = candidate.layer.digest.partition(":")
         if algo != "sha256" or hashlib.sha256(blob).hexdigest() != want:
-            raise _Fail(Code.DIGEST_MISMATCH, "the envelope does not match its layer digest", candidate.layer.digest,
+            raise Failure(Code.DIGEST_MISMATCH, "the envelope does not match its layer digest", candidate.layer.digest,
                         "sha256:" + hashlib.sha256(blob).hexdigest())
         payload_type, payload, signature = parse_envelope(blob)
         signed = pae(payload_type, payload)
@@ -100,19 +101,19 @@ class AttestationVerifier:
             self._verify_key(candidate, authority, ctx, details, signature=signature, signed=signed,
                              payload=payload)
         else:
-            raise _Fail(Code.UNSUPPORTED_FORMAT, f"a cosign attestation cannot be checked by a {authority.kind} "
+            raise Failure(Code.UNSUPPORTED_FORMAT, f"a cosign attestation cannot be checked by a {authority.kind} "
                         "authority")
         try:
             st = parse_statement(payload_type, payload)
         except StatementError as e:
-            raise _Fail(Code.INVALID_PAYLOAD, e.message, e.expected, e.found) from None
+            raise Failure(Code.INVALID_PAYLOAD, e.message, e.expected, e.found) from None
         _, unbound = bind_statement(st, ctx.digest, details)
         if unbound is not None:
-            raise _Fail(unbound.code, unbound.message, unbound.expected, unbound.found)
+            raise Failure(unbound.code, unbound.message, unbound.expected, unbound.found)
         if ident is not None and authority.keyless is not None:
             mismatch = match_identity(authority.keyless, ident)
             if mismatch is not None:
-                raise _Fail(mismatch.code, mismatch.message, mismatch.expected, mismatch.found)
+                raise Failure(mismatch.code, mismatch.message, mismatch.expected, mismatch.found)
 
     @staticmethod
     def _verify_key(candidate: Candidate, authority: Authority, ctx: VerifyContext, details: dict[str, Any], *,
@@ -121,17 +122,17 @@ class AttestationVerifier:
         from sigverify.crypto.keys import verify_signature
         from sigverify.errors import Failure
         from sigverify.formats.cosign_sig import BUNDLE_ANNOTATION
-        from sigverify.formats.cosign_sig.keyless import _Fail, _verify_log
+        from sigverify.formats.cosign_sig.keyless import _verify_log
         from sigverify.formats.sigstore_bundle import authority_key
 
         key, why = authority_key(authority)
         if key is None:
             assert why is not None
-            raise _Fail(why.code, why.message, why.expected, why.found)
+            raise Failure(why.code, why.message, why.expected, why.found)
         details["signer"] = key.fingerprint
         scheme = verify_signature(key, signature, signed)
         if scheme is None:
-            raise _Fail(Code.INVALID_SIGNATURE, f"the attestation does not verify with key {key.label}",
+            raise Failure(Code.INVALID_SIGNATURE, f"the attestation does not verify with key {key.label}",
                         f"a signature by {key.fingerprint}", "a signature by another key, or over other bytes")
         details["algorithm"] = scheme
         if authority.tlog == "ignore":
@@ -139,16 +140,14 @@ class AttestationVerifier:
             return
         text = candidate.layer.annotations.get(BUNDLE_ANNOTATION)
         if text is None:
-            raise _Fail(Code.TLOG_INVALID, "no Rekor bundle on the attestation, and the authority requires a "
+            raise Failure(Code.TLOG_INVALID, "no Rekor bundle on the attestation, and the authority requires a "
                         "transparency-log proof. Tip: for `cosign attest --tlog-upload=false`, set `tlog: ignore`.",
                         f"a {BUNDLE_ANNOTATION} annotation", "none")
         try:
             _verify_log(text, signature=signature, spki=key.der, signer_der=key.der, payload=payload, ctx=ctx,
                         details=details)
         except rekor.TlogError as e:
-            raise _Fail(Code.TLOG_INVALID, f"transparency log: {e.message}", e.expected, e.found) from None
-        except Failure as f:
-            raise _Fail(f.code, f.message, f.expected, f.found) from None
+            raise Failure(Code.TLOG_INVALID, f"transparency log: {e.message}", e.expected, e.found) from None
 
 
 VERIFIER = AttestationVerifier()

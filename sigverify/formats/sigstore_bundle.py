@@ -10,26 +10,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sigverify.errors import ConfigError
+from sigverify.formats.base import signature_check
 from sigverify.models import Candidate, Code, Reason, SignatureCheck
 
 if TYPE_CHECKING:
     from sigverify.crypto.keys import PublicKey
     from sigverify.formats.base import VerifyContext
     from sigverify.policy.model import Authority
-
-
-def _check(candidate: Candidate, authority: Authority, ok: bool, *, reason: Reason | None = None,
-           signer: str | None = None, details: dict[str, Any] | None = None) -> SignatureCheck:
-    return SignatureCheck(
-        format=candidate.format,
-        storage=candidate.storage,
-        layer_digest=candidate.layer.digest,
-        authority=authority.name,
-        ok=ok,
-        reason=reason,
-        signer=signer,
-        details=details or {},
-    )
 
 
 def authority_key(authority: Authority) -> tuple[PublicKey | None, Reason | None]:
@@ -55,7 +42,7 @@ class BundleVerifier:
         except ConfigError:  # a broken trusted root or key file is a configuration error (exit 2)
             raise
         except Exception as e:  # fail closed with a named reason, never raise for a bad signature
-            return _check(candidate, authority, False, reason=Reason(
+            return signature_check(candidate, authority, False, reason=Reason(
                 Code.INTERNAL_ERROR, f"bundle verification crashed: {type(e).__name__}: {e}"))
 
     def _verify(self, candidate: Candidate, authority: Authority, ctx: VerifyContext) -> SignatureCheck:
@@ -70,21 +57,21 @@ class BundleVerifier:
         from sigverify.formats.identity import match_identity
 
         if candidate.subject_digest != ctx.digest:
-            return _check(candidate, authority, False, reason=Reason(
+            return signature_check(candidate, authority, False, reason=Reason(
                 Code.DIGEST_MISMATCH, "the bundle was discovered for another digest",
                 expected=ctx.digest, found=candidate.subject_digest))
         key = None
         if authority.kind == "key":
             key, why = authority_key(authority)
             if why is not None:
-                return _check(candidate, authority, False, reason=why)
+                return signature_check(candidate, authority, False, reason=why)
         elif authority.kind != "keyless" or authority.keyless is None:
-            return _check(candidate, authority, False, reason=Reason(
+            return signature_check(candidate, authority, False, reason=Reason(
                 Code.UNSUPPORTED_FORMAT, f"a Sigstore bundle cannot be checked by a {authority.kind} authority"))
         try:
             vb = verify_bundle(candidate.content, ctx.trust, key=key, allow_no_tlog=authority.tlog == "ignore")
         except Failure as f:
-            return _check(candidate, authority, False, reason=f.reason(), signer=f.signer,
+            return signature_check(candidate, authority, False, reason=f.reason(), signer=f.signer,
                           details={"trust_root": ctx.trust.label})
         details: dict[str, Any] = {
             "kind": "signature",
@@ -98,20 +85,20 @@ class BundleVerifier:
         try:
             st = parse_statement(vb.payload_type, vb.payload or b"")
         except StatementError as e:
-            return _check(candidate, authority, False, reason=e.reason(), signer=vb.signer, details=details)
+            return signature_check(candidate, authority, False, reason=e.reason(), signer=vb.signer, details=details)
         subject, unbound = bind_statement(st, ctx.digest, details)
         if subject is None:
-            return _check(candidate, authority, False, reason=unbound, signer=vb.signer, details=details)
+            return signature_check(candidate, authority, False, reason=unbound, signer=vb.signer, details=details)
         if authority.keyless is not None and vb.identity is not None:
             mismatch = match_identity(authority.keyless, vb.identity)
             if mismatch is not None:
-                return _check(candidate, authority, False, reason=mismatch, signer=vb.signer, details=details)
+                return signature_check(candidate, authority, False, reason=mismatch, signer=vb.signer, details=details)
         if authority.annotations:
             bad = annotations_mismatch(authority.annotations, subject.annotations)
             if bad is not None:
-                return _check(candidate, authority, False, reason=bad, signer=vb.signer, details=details)
+                return signature_check(candidate, authority, False, reason=bad, signer=vb.signer, details=details)
         details["annotations"] = dict(subject.annotations)
-        return _check(candidate, authority, True, signer=vb.signer, details=details)
+        return signature_check(candidate, authority, True, signer=vb.signer, details=details)
 
 
 VERIFIER = BundleVerifier()

@@ -19,6 +19,7 @@ from sigverify.crypto import keys as _keys
 from sigverify.crypto.strictjson import PayloadError, describe
 from sigverify.errors import KeyMaterialError
 from sigverify.formats import SIMPLE_SIGNING_MEDIA_TYPE
+from sigverify.formats.base import signature_check
 from sigverify.formats.cosign_sig import BUNDLE_ANNOTATION, SIGNATURE_ANNOTATION
 from sigverify.formats.cosign_sig.simplesigning import SIMPLE_SIGNING_TYPE, SimpleSigning, parse_simple_signing
 from sigverify.models import Candidate, Code, Reason, SignatureCheck
@@ -39,16 +40,8 @@ class CosignClassicVerifier:
             signer: str | None = None,
             details: dict[str, Any] | None = None,
         ) -> SignatureCheck:
-            return SignatureCheck(
-                format=candidate.format,
-                storage=candidate.storage,
-                layer_digest=candidate.layer.digest,
-                authority=authority.name,
-                ok=False,
-                reason=Reason(code, message, expected, found, authority=authority.name),
-                signer=signer,
-                details=details or {},
-            )
+            reason = Reason(code, message, expected, found, authority=authority.name)
+            return signature_check(candidate, authority, False, reason, signer=signer, details=details or {})
 
         blob = candidate.content
         annotations = candidate.layer.annotations
@@ -195,15 +188,7 @@ class CosignClassicVerifier:
                 )
             details["tlog"] = result.to_dict()
 
-        return SignatureCheck(
-            format=candidate.format,
-            storage=candidate.storage,
-            layer_digest=candidate.layer.digest,
-            authority=authority.name,
-            ok=True,
-            signer=signer,
-            details=details,
-        )
+        return signature_check(candidate, authority, True, signer=signer, details=details)
 
 
 def _annotation_mismatches(wanted: dict[str, str], signed: Any) -> list[str]:

@@ -17,70 +17,31 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, Any
 
-from sigverify.errors import ConfigError
+from sigverify.errors import Failure
 from sigverify.formats import SIMPLE_SIGNING_MEDIA_TYPE
+from sigverify.formats.base import run_checked
 from sigverify.formats.cosign_sig import BUNDLE_ANNOTATION, CERTIFICATE_ANNOTATION, SIGNATURE_ANNOTATION
-from sigverify.models import Candidate, Code, Reason, SignatureCheck
+from sigverify.models import Candidate, Code, SignatureCheck
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
 
     from sigverify.formats.base import VerifyContext
     from sigverify.policy.model import Authority
-
-class _Fail(Exception):
-    def __init__(self, code: str, message: str, expected: str | None = None, found: str | None = None) -> None:
-        super().__init__(message)
-        self.reason = Reason(code, message, expected, found)
-
-
-def run_checked(candidate: Candidate, authority: Authority, details: dict[str, Any], what: str,
-                check: Callable[[], None]) -> SignatureCheck:
-    """Run ``check`` (which raises ``_Fail`` and fills ``details``) and turn its outcome into a SignatureCheck.
-
-    Shared by the `.sig` keyless and `.att` verifiers: a ``_Fail`` is a failure with its reason, a ConfigError
-    propagates (exit 2), any other exception fails closed as INTERNAL_ERROR ("<what> verification crashed").
-    ``details['signer']``, when set, becomes the check's signer."""
-
-    def result(ok: bool, reason: Reason | None = None) -> SignatureCheck:
-        signer = details.pop("signer", None)
-        return SignatureCheck(
-            format=candidate.format,
-            storage=candidate.storage,
-            layer_digest=candidate.layer.digest,
-            authority=authority.name,
-            ok=ok,
-            reason=None if reason is None else Reason(reason.code, reason.message, reason.expected,
-                                                      reason.found, authority=authority.name),
-            signer=signer,
-            details=details,
-        )
-
-    try:
-        check()
-    except _Fail as f:
-        return result(False, f.reason)
-    except ConfigError:  # a broken trusted root or key file is a configuration error (exit 2)
-        raise
-    except Exception as e:  # fail closed
-        return result(False, Reason(Code.INTERNAL_ERROR, f"{what} verification crashed: {type(e).__name__}: {e}"))
-    return result(True)
-
 
 def signature_from_annotations(annotations: Any, *, allow_empty: bool = False) -> bytes:
     from sigverify.crypto.keys import b64decode_strict
 
     sig_b64 = annotations.get(SIGNATURE_ANNOTATION)
     if sig_b64 is None:
-        raise _Fail(Code.INVALID_SIGNATURE, f"the layer has no {SIGNATURE_ANNOTATION} annotation",
+        raise Failure(Code.INVALID_SIGNATURE, f"the layer has no {SIGNATURE_ANNOTATION} annotation",
                     "a base64 signature annotation", "none")
     try:
         sig = b64decode_strict(sig_b64)
     except ValueError:
-        raise _Fail(Code.INVALID_SIGNATURE, f"the {SIGNATURE_ANNOTATION} annotation is not valid base64",
+        raise Failure(Code.INVALID_SIGNATURE, f"the {SIGNATURE_ANNOTATION} annotation is not valid base64",
                     "standard base64", repr(sig_b64[:40])) from None
     if not sig and not allow_empty:
-        raise _Fail(Code.INVALID_SIGNATURE, "the signature annotation is empty", "a signature", "empty")
+        raise Failure(Code.INVALID_SIGNATURE, "the signature annotation is empty", "a signature", "empty")
     return sig
 
 
@@ -90,39 +51,36 @@ def keyless_material(candidate: Candidate, authority: Authority, ctx: VerifyCont
     """Steps 2-5 shared by `.sig` and `.att` keyless layers: returns (CertIdentity, signer label).
 
     ``signed_bytes`` is what the signature covers (layer bytes, or the DSSE PAE); ``log_payload`` what the Rekor
-    entry hashes. Raises ``_Fail`` with ``details`` updated in place; sets ``details['signer']`` when known."""
+    entry hashes. Raises ``Failure`` with ``details`` updated in place; sets ``details['signer']`` when known."""
     from cryptography.hazmat.primitives import serialization
 
     from sigverify.crypto import rekor
     from sigverify.crypto.certificates import load_certificate_pem, verify_fulcio_certificate
     from sigverify.crypto.fulcio import IdentityError, identity_of
     from sigverify.crypto.keys import load_der_public_key, verify_signature
-    from sigverify.errors import Failure
 
     annotations = candidate.layer.annotations
     pem = annotations.get(CERTIFICATE_ANNOTATION)
     if not pem:
-        raise _Fail(Code.CERTIFICATE_INVALID, "the signature carries no certificate (signed with a key?)",
+        raise Failure(Code.CERTIFICATE_INVALID, "the signature carries no certificate (signed with a key?)",
                     f"a {CERTIFICATE_ANNOTATION} annotation for a keyless authority", "none")
     try:
         cert = load_certificate_pem(pem, CERTIFICATE_ANNOTATION)
         ident = identity_of(cert)
-    except Failure as f:
-        raise _Fail(f.code, f.message, f.expected, f.found) from None
     except IdentityError as e:
-        raise _Fail(Code.CERTIFICATE_INVALID, f"unreadable certificate identity: {e}") from None
+        raise Failure(Code.CERTIFICATE_INVALID, f"unreadable certificate identity: {e}") from None
     details["signer"] = ident.label
     details["identity"] = ident.to_dict()
     spki = cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     key = load_der_public_key(spki, "certificate")
     scheme = verify_signature(key, signature, signed_bytes)
     if scheme is None:
-        raise _Fail(Code.INVALID_SIGNATURE, "the signature does not verify with the certificate's key",
+        raise Failure(Code.INVALID_SIGNATURE, "the signature does not verify with the certificate's key",
                     f"a signature by {ident.label}", "a signature by another key, or over other bytes")
     details["algorithm"] = scheme
     bundle_text = annotations.get(BUNDLE_ANNOTATION)
     if bundle_text is None:
-        raise _Fail(Code.TLOG_INVALID,
+        raise Failure(Code.TLOG_INVALID,
                     "a keyless signature needs its Rekor bundle: the logged time is what the short-lived "
                     "certificate is checked at",
                     f"a {BUNDLE_ANNOTATION} annotation", "none")
@@ -131,13 +89,8 @@ def keyless_material(candidate: Candidate, authority: Authority, ctx: VerifyCont
             serialization.Encoding.DER), payload=log_payload, ctx=ctx, details=details)
     except rekor.TlogError as e:
         tip = f" Tip: {e.tip}" if e.tip else ""
-        raise _Fail(Code.TLOG_INVALID, f"transparency log: {e.message}.{tip}", e.expected, e.found) from None
-    except Failure as f:
-        raise _Fail(f.code, f.message, f.expected, f.found) from None
-    try:
-        verify_fulcio_certificate(cert, when, ctx.trust)
-    except Failure as f:
-        raise _Fail(f.code, f.message, f.expected, f.found) from None
+        raise Failure(Code.TLOG_INVALID, f"transparency log: {e.message}.{tip}", e.expected, e.found) from None
+    verify_fulcio_certificate(cert, when, ctx.trust)
     details["trust_root"] = ctx.trust.label
     return ident, ident.label
 
@@ -197,13 +150,13 @@ class CosignKeylessVerifier:
 
         blob = candidate.content
         if authority.keyless is None:
-            raise _Fail(Code.UNSUPPORTED_FORMAT, "not a keyless authority")
+            raise Failure(Code.UNSUPPORTED_FORMAT, "not a keyless authority")
         if candidate.layer.media_type != SIMPLE_SIGNING_MEDIA_TYPE:
-            raise _Fail(Code.UNSUPPORTED_FORMAT, "the layer is not a cosign simple-signing signature",
+            raise Failure(Code.UNSUPPORTED_FORMAT, "the layer is not a cosign simple-signing signature",
                         SIMPLE_SIGNING_MEDIA_TYPE, candidate.layer.media_type or "(none)")
         algo, _, want = candidate.layer.digest.partition(":")
         if algo != "sha256" or hashlib.sha256(blob).hexdigest() != want:
-            raise _Fail(Code.DIGEST_MISMATCH, "the signature payload does not match its layer digest",
+            raise Failure(Code.DIGEST_MISMATCH, "the signature payload does not match its layer digest",
                         candidate.layer.digest, "sha256:" + hashlib.sha256(blob).hexdigest())
         signature = signature_from_annotations(candidate.layer.annotations)
         ident, _label = keyless_material(candidate, authority, ctx, signature=signature, signed_bytes=blob,
@@ -211,23 +164,23 @@ class CosignKeylessVerifier:
         try:
             payload = parse_simple_signing(blob)
         except PayloadError as e:
-            raise _Fail(Code.INVALID_PAYLOAD, f"invalid simple-signing payload: {e.message}", e.expected,
+            raise Failure(Code.INVALID_PAYLOAD, f"invalid simple-signing payload: {e.message}", e.expected,
                         e.found) from None
         if payload.type != SIMPLE_SIGNING_TYPE:
-            raise _Fail(Code.INVALID_PAYLOAD, "the payload is not a cosign container image signature",
+            raise Failure(Code.INVALID_PAYLOAD, "the payload is not a cosign container image signature",
                         SIMPLE_SIGNING_TYPE, payload.type)
         details["docker-reference"] = payload.docker_reference
         if payload.manifest_digest != ctx.digest:
-            raise _Fail(Code.DIGEST_MISMATCH,
+            raise Failure(Code.DIGEST_MISMATCH,
                         "the signature is valid but signs another image digest (copied from another image's .sig?)",
                         ctx.digest, payload.manifest_digest)
         details["annotations"] = dict(payload.optional)
         mismatch = match_identity(authority.keyless, ident)
         if mismatch is not None:
-            raise _Fail(mismatch.code, mismatch.message, mismatch.expected, mismatch.found)
+            raise Failure(mismatch.code, mismatch.message, mismatch.expected, mismatch.found)
         bad = annotations_mismatch(dict(authority.annotations), dict(payload.optional))
         if bad is not None:
-            raise _Fail(bad.code, bad.message, bad.expected, bad.found)
+            raise Failure(bad.code, bad.message, bad.expected, bad.found)
 
 
 VERIFIER = CosignKeylessVerifier()

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sigverify.errors import Failure
+from sigverify.formats.base import signature_check
 from sigverify.formats.notation import levels as lv
 from sigverify.formats.notation.envelope import (
     MEDIA_TYPE_COSE,
@@ -17,7 +18,7 @@ from sigverify.formats.notation.envelope import (
     TargetArtifact,
 )
 from sigverify.formats.notation.trustpolicy import AFTER_CERT_EXPIRY, NoApplicablePolicy, Policy, resolve_policy
-from sigverify.models import Candidate, Code, Format, Reason, SignatureCheck
+from sigverify.models import Candidate, Code, Reason, SignatureCheck
 
 if TYPE_CHECKING:
     from cryptography.x509 import Certificate
@@ -298,16 +299,8 @@ def verify(candidate: Candidate, authority: Authority, ctx: VerifyContext) -> Si
         raise ValueError(f"authority {authority.name!r} has no notation settings")
 
     def result(ok: bool, reason: Reason | None = None, signer: str | None = None, **details: Any) -> SignatureCheck:
-        return SignatureCheck(
-            format=Format.NOTATION,
-            storage=candidate.storage,
-            layer_digest=candidate.layer.digest,
-            authority=authority.name,
-            ok=ok,
-            reason=reason,
-            signer=signer,
-            details={k: v for k, v in details.items() if v is not None},
-        )
+        kept = {k: v for k, v in details.items() if v is not None}
+        return signature_check(candidate, authority, ok, reason, signer=signer, details=kept)
 
     try:
         policy = resolve_policy(authority.name, authority.notation, ctx.image)
