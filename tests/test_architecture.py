@@ -18,6 +18,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("sigverify.crypto",),  # signatures, certificates, logs, trust roots: no format or policy knowledge
     ("sigverify.reference",),  # image references
     ("sigverify.policy",),  # the YAML trust policy
+    ("sigverify.sources", "sigverify.importers"),  # images from manifests; other tools' policies to a config
     ("sigverify.registry",),  # registries and OCI layouts (untrusted content sources)
     ("sigverify.formats",),  # one module per stored signature format, and THE table of formats
     ("sigverify.discovery",),  # find the stored candidates of the wanted formats

@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("images", nargs="*", metavar="IMAGE", help="more image references to verify")
     v.add_argument("-c", "--config", metavar="FILE", help=f"policy file (default: ./{DEFAULT_CONFIG})")
     v.add_argument("--images", dest="images_file", metavar="FILE", help="a YAML list of image references")
+    v.add_argument("--images-from", action="append", default=[], metavar="PATH",
+                   help="verify the images of Kubernetes manifests (also helm template / kustomize build output) "
+                        "or a compose file; a file, a directory or - for stdin; repeatable")
     v.add_argument("--concurrency", type=_positive, default=16, metavar="N", help="images verified at once")
     v.add_argument("--offline", action="store_true",
                    help="never contact anything but the registries (trust roots from the package or files)")
@@ -119,7 +122,7 @@ def _targets(config: Config) -> list[Target]:
     seen: set[str] = set()
     for entry in config.images:
         loc = entry.location
-        from_file = loc is not None and loc.file != "<command line>"
+        from_file = loc is not None and loc.file not in ("<command line>", "<stdin>")
         base = os.path.dirname(os.path.abspath(loc.file)) if from_file and loc is not None else None
         try:
             ref = parse(entry.ref, base_dir=base)
@@ -225,6 +228,9 @@ def _cmd_verify(args: argparse.Namespace) -> int:
                               tip="Pass --config path/to/sigverify.yaml (see examples/).")
         config_path = DEFAULT_CONFIG
     config = load_config(config_path, images_file=args.images_file, extra_images=args.images)
+    from sigverify.cli.declared import add_declared
+
+    config, declared_note = add_declared(config, args.images_from)
     if args.trust_root:
         spec = args.trust_root
         if spec not in ("embedded", "tuf"):
@@ -252,6 +258,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from sigverify.merge import fingerprint
 
     result = replace(result, shard=args.shard, fingerprint=fingerprint(config, targets))
+    if declared_note:
+        result = replace(result, notes=(*result.notes, declared_note))
     return _emit(result, args)
 
 

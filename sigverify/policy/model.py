@@ -164,6 +164,7 @@ class Config:
     default: Literal["deny", "allow"] = "deny"
     trust_root: str = "embedded"  # embedded | tuf | absolute path to a trusted_root.json
     files: tuple[BlobEntry, ...] = ()  # signed files from the config (verify-blob)
+    images_from: tuple[str, ...] = ()  # manifests/compose files whose images are verified (absolute paths)
 
     def policies_for(self, image_name: str) -> tuple[Policy, ...]:
         """Every policy whose ``match`` covers the image (all of them must pass)."""
