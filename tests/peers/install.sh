@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Build the real peer tools (cosign v2/v3, notation, crane, a referrers-API registry, actionlint) from source, pinned,
-# into a version-keyed cache. Needs Go and the Go module proxy only. Idempotent: a pinned version already
+# Build the real peer tools (cosign v2/v3, notation, crane, a referrers-API registry, actionlint, act) from
+# source, pinned, into a version-keyed cache. Needs Go and the Go module proxy only. Idempotent: a pinned version already
 # built is not rebuilt.
 #
 #   tests/peers/install.sh              # build what is missing, print what it did
 #   SIGVERIFY_PEERS_DIR=/x tests/peers/install.sh
 #   SIGVERIFY_PEERS_JOBS=1 tests/peers/install.sh   # parallel builds (default 2)
 #
-# Result: ${SIGVERIFY_PEERS_DIR:-$HOME/.cache/sigverify/peers}/bin/{cosign2,cosign3,notation,crane,refregistry,actionlint}
+# Result: ${SIGVERIFY_PEERS_DIR:-$HOME/.cache/sigverify/peers}/bin/{cosign2,cosign3,notation,crane,refregistry,actionlint,act}
 # (symlinks to <name>-<version>). tests/fixtures/peers.py finds them there or on PATH.
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -27,6 +27,7 @@ PEERS=(
   # main.go); the distribution registry v3.0.0/v3.1.x has no referrers API, so it is not used. Version = hash.
   "refregistry|./tests/peers/refregistry|.|local"
   "actionlint|github.com/rhysd/actionlint|cmd/actionlint|v1.7.12"   # for the CI-config tests
+  "act|github.com/nektos/act|.|v0.2.89"   # runs the GitHub composite action's test workflow (tests/ci/test_act.py)
 )
 
 if ! command -v go >/dev/null 2>&1; then
@@ -47,13 +48,14 @@ build_one() {  # name module subpkg version
   local target="$BIN/$name-$version"
   local tmp="$PEERS_DIR/tmp/$name-$version"
   local log="$LOGS/$name-$version.log"
+  local pkg="$module/$subpkg"; [[ $subpkg == . ]] && pkg=$module  # the module's root package (act)
   local t0; t0=$(date +%s)
   rm -rf "$tmp"; mkdir -p "$tmp"
   if [[ $module == ./* ]]; then  # a small module kept in this repository (go.sum pinned there)
     if ! (cd "$REPO/$module" && GOWORK=off go build -o "$tmp/$name" "./$subpkg") >"$log" 2>&1; then
       echo "  FAILED $name (log: $log):" >&2; tail -n 20 "$log" >&2; return 1
     fi
-  elif ! GOBIN="$tmp" go install "$module/$subpkg@$version" >"$log" 2>&1; then
+  elif ! GOBIN="$tmp" go install "$pkg@$version" >"$log" 2>&1; then
     # `go install pkg@version` also asks the proxy for the module's version list (deprecation check); the
     # proxy answers 403 for some modules (notation). Fetch the pinned version directly and build it in place,
     # with its own go.mod/go.sum (same result as go install, minus that check).
