@@ -362,6 +362,7 @@ class Transport:
             "retries": False,
         }
         self._managers: dict[str | None, urllib3.PoolManager] = {}
+        self._origins: dict[str, urllib3.PoolManager] = {}
         self._manager_lock = threading.Lock()
         self._pause_lock = threading.Lock()
         self._pause_until = 0.0
@@ -371,10 +372,15 @@ class Transport:
             for manager in self._managers.values():
                 manager.clear()
             self._managers.clear()
+            self._origins.clear()
 
     # -- sending --------------------------------------------------------------------------------------------
 
     def _manager(self, url: str) -> urllib3.PoolManager:
+        origin = "/".join(url.split("/", 3)[:3])  # scheme://host:port: the environment is read once per origin
+        cached = self._origins.get(origin)
+        if cached is not None:
+            return cached
         key = proxy = _proxy_for(url)
         with self._manager_lock:
             manager = self._managers.get(key)
@@ -392,6 +398,7 @@ class Transport:
                     manager = urllib3.ProxyManager(proxy, proxy_headers=headers, **self._pool_kw)
                 manager.pool_classes_by_scheme = _POOL_CLASSES
                 self._managers[key] = manager
+            self._origins[origin] = manager
         return manager
 
     def _send_once(

@@ -182,3 +182,24 @@ def test_an_error_body_with_a_signed_url_does_not_leak(served: FakeServer) -> No
         regs.source_for(ref).get_manifest(ref, "v1")
     assert exc.value.code == Code.AUTH_ERROR and "DENIED" in exc.value.message
     assert "TOPSECRET" not in exc.value.diagnostics()
+
+
+def test_http_proxy_from_the_environment_is_used(served: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """HTTP_PROXY / NO_PROXY are honoured (the registry below does not exist: only the proxy can answer)."""
+    body = b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","layers":[]}'
+    target = "registry.invalid:5000"
+    served.route(f"http://{target}/v2/{REPO}/manifests/v1",
+                 Reply(200, {"Content-Type": "application/vnd.oci.image.manifest.v1+json",
+                             "Docker-Content-Digest": digest_of(body)}, body))
+    monkeypatch.setenv("HTTP_PROXY", served.url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    ref = ImageRef(target, REPO, tag="v1")
+    with Registries({target: RegistrySettings(insecure=True)}, env={}, retry=FAST) as regs:
+        assert regs.source_for(ref).resolve(ref).digest == digest_of(body)
+    monkeypatch.setenv("NO_PROXY", "registry.invalid")
+    with Registries({target: RegistrySettings(insecure=True)}, env={}, retry=FAST) as regs, pytest.raises(
+            RegistryError) as exc:
+        regs.source_for(ref).resolve(ref)  # straight to a host that does not resolve
+    assert exc.value.code == Code.REGISTRY_ERROR
+    assert len(served.seen) == 1
