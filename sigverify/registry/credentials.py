@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import os
 import re
 import shutil
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING
 from sigverify.errors import RegistryError
 from sigverify.models import Code
 from sigverify.reference import HostError, normalise_host
+from sigverify.registry.jsonbound import JSONBoundError, loads
 
 if TYPE_CHECKING:
     from sigverify.policy.model import RegistrySettings
@@ -147,10 +147,10 @@ class Keychain:
             ) from None
         if raw:
             try:
-                obj = json.loads(raw)
-            except (ValueError, UnicodeDecodeError):
+                obj = loads(raw, max_bytes=MAX_CONFIG_BYTES, max_depth=16)
+            except JSONBoundError as exc:
                 raise RegistryError(
-                    f"docker config {self.config_path} is not valid JSON",
+                    f"docker config {self.config_path} is not valid JSON ({exc})",
                     code=Code.AUTH_ERROR,
                     tip="Fix the file, or point DOCKER_CONFIG at a directory with a valid config.json.",
                 ) from None
@@ -254,8 +254,8 @@ class Keychain:
                 tip=f"Run `echo {server} | {program} get` to see its error.",
             )
         try:
-            obj = json.loads(out)
-        except ValueError:
+            obj = loads(out, max_bytes=1024 * 1024, max_depth=8)
+        except JSONBoundError:
             obj = None
         if not isinstance(obj, dict) or not isinstance(obj.get("Secret"), str):
             raise RegistryError(

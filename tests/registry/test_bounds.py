@@ -7,6 +7,7 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -203,3 +204,16 @@ def test_http_proxy_from_the_environment_is_used(served: FakeServer, monkeypatch
         regs.source_for(ref).resolve(ref)  # straight to a host that does not resolve
     assert exc.value.code == Code.REGISTRY_ERROR
     assert len(served.seen) == 1
+
+
+def test_hostile_docker_config_and_helper_answers_are_clear_errors(tmp_path: Path) -> None:
+    from sigverify.registry.credentials import Keychain
+
+    (tmp_path / "config.json").write_bytes(b'{"auths": ' + b"[" * 100_000 + b"]" * 100_000 + b"}")
+    with pytest.raises(RegistryError) as exc:
+        Keychain({}, env={}, docker_config_dir=str(tmp_path)).get("ghcr.io")
+    assert exc.value.code == Code.AUTH_ERROR and "nested more than" in exc.value.message
+    (tmp_path / "config.json").write_bytes(b'{"auths": {}, "auths": {"ghcr.io": {"auth": "eDp5"}}}')
+    with pytest.raises(RegistryError) as exc:
+        Keychain({}, env={}, docker_config_dir=str(tmp_path)).get("ghcr.io")
+    assert exc.value.code == Code.AUTH_ERROR and "duplicate key 'auths'" in exc.value.message
