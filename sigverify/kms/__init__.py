@@ -1,20 +1,25 @@
-"""Public keys named by key URIs, as ``cosign verify --key <uri>`` accepts them (awskms://, env://, ...).
+"""Public keys named by key URIs, as ``cosign verify --key <uri>`` accepts them (awskms://, gcpkms://, ...).
 
 ``fetch_public_key_pem(uri)`` returns a PEM ``SubjectPublicKeyInfo``; verification then happens locally, exactly
-as with a PEM file. Only ``awskms://`` talks to a service (through boto3, the optional ``sigverify[aws]`` extra)
-and ``env://`` reads an environment variable; every other scheme cosign knows is recognised and refused with the
-command that exports the public key, so the same policy can use ``key: {path: exported.pem}``.
+as with a PEM file. ``awskms://`` (boto3), ``gcpkms://`` (google-cloud-kms), ``azurekms://`` (azure-keyvault-keys
+with azure-identity) and ``hashivault://`` (hvac) talk to the key service through its SDK, each an optional extra
+(``sigverify[aws]``, ``[gcp]``, ``[azure]``, ``[vault]``); ``env://`` reads an environment variable. Every other
+scheme cosign knows is recognised and refused with the command that exports the public key, so the same policy
+can use ``key: {path: exported.pem}``.
 
-Nothing here imports boto3 or cryptography at module level: ``import sigverify.kms`` stays cheap.
+Nothing here imports an SDK or cryptography at module level: ``import sigverify.kms`` stays cheap.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
+from typing import Any
 
 # Schemes cosign accepts for --key besides a file path (sigstore/sigstore pkg/signature/kms, cosign pkg/blob).
-FETCHED_SCHEMES = ("awskms", "env")
-EXPORT_ONLY_SCHEMES = ("gcpkms", "azurekms", "hashivault", "k8s", "gitlab", "pkcs11", "https", "http")
+FETCHED_SCHEMES = ("awskms", "gcpkms", "azurekms", "hashivault", "env")
+EXPORT_ONLY_SCHEMES = ("k8s", "gitlab", "pkcs11", "https", "http")
+_SERVICES = {"awskms": "aws", "gcpkms": "gcp", "azurekms": "azure", "hashivault": "vault"}
 
 _SCHEME = re.compile(r"([a-z][a-z0-9+.-]*):", re.ASCII)
 
@@ -37,10 +42,8 @@ def check_uri(uri: str) -> None:
     problem as a configuration error (exit code 2) before any image is looked at.
     """
     scheme = scheme_of(uri)
-    if scheme == "awskms":
-        from sigverify.kms import aws
-
-        aws.parse_reference(uri)
+    if scheme in _SERVICES:
+        _service(scheme).parse_reference(uri)
         return
     if scheme == "env":
         from sigverify.kms import offline
@@ -60,10 +63,9 @@ def fetch_public_key_pem(uri: str) -> bytes:
     verify cosign signatures. Safe to call from several threads at once.
     """
     scheme = scheme_of(uri)
-    if scheme == "awskms":
-        from sigverify.kms import aws
-
-        return aws.fetch_public_key_pem(uri)
+    if scheme in _SERVICES:
+        pem: bytes = _service(scheme).fetch_public_key_pem(uri)
+        return pem
     if scheme == "env":
         from sigverify.kms import offline
 
@@ -71,6 +73,11 @@ def fetch_public_key_pem(uri: str) -> bytes:
     from sigverify.kms import offline
 
     raise offline.refusal(uri, scheme)
+
+
+def _service(scheme: str) -> Any:
+    """The module of a key service (imported on first use: each needs its own optional SDK)."""
+    return importlib.import_module(f"sigverify.kms.{_SERVICES[scheme]}")
 
 
 __all__ = ["EXPORT_ONLY_SCHEMES", "FETCHED_SCHEMES", "check_uri", "fetch_public_key_pem", "scheme_of"]

@@ -54,16 +54,6 @@ def env_public_key_pem(uri: str) -> bytes:
 # Schemes recognised but not fetched: the message names the scheme and gives the command that exports the key.
 # ---------------------------------------------------------------------------------------------------------------
 
-# sigstore/sigstore pkg/signature/kms/gcp: projects/P/locations/L/keyRings/R/cryptoKeys/K[/cryptoKeyVersions/V]
-# (older releases: only /versions/V; newer accept both)
-_GCP = re.compile(
-    r"gcpkms://projects/([^/]+)/locations/([^/]+)/keyRings/([^/]+)/cryptoKeys/([^/]+)"
-    r"(?:/(?:cryptoKeyVersions|versions)/([^/]+))?"
-)
-# sigstore/sigstore pkg/signature/kms/azure: azurekms://VAULT_HOST/KEY[/VERSION]
-_AZURE = re.compile(r"azurekms://([^/]+)/([^/]+)(?:/([a-z0-9]*))?")
-# sigstore/sigstore pkg/signature/kms/hashivault: hashivault://KEY
-_VAULT = re.compile(r"hashivault://(\w(?:[\w.-]*\w)?)")
 # cosign pkg/cosign/kubernetes: k8s://NAMESPACE/SECRET
 _K8S = re.compile(r"k8s://([^/]+)/([^/]+)")
 
@@ -75,39 +65,6 @@ def _q(s: str) -> str:
 def refusal(uri: str, scheme: str | None) -> KeyMaterialError:
     """The error for a key URI sigverify will not fetch: which scheme, why, and the exact export command."""
     alt = f"then use the file: {_EXPORTED}"
-    cosign_alt = "or, with cosign installed: " + _COSIGN_EXPORT.format(uri=_q(uri))
-    if scheme == "gcpkms":
-        m = _GCP.fullmatch(uri.strip())
-        if m is None:
-            return _malformed(uri, "gcpkms://projects/PROJECT/locations/LOCATION/keyRings/RING/cryptoKeys/KEY"
-                                   "[/cryptoKeyVersions/VERSION]")
-        project, location, ring, key, version = m.groups()
-        where = f"--key {_q(key)} --keyring {_q(ring)} --location {_q(location)} --project {_q(project)}"
-        if version:
-            cmd = f"gcloud kms keys versions get-public-key {_q(version)} {where} --output-file vendor.pem"
-        else:
-            cmd = (f"gcloud kms keys versions list {where} --filter=state=ENABLED  # pick the version cosign "
-                   f"signs with (the newest enabled one), then: gcloud kms keys versions get-public-key "
-                   f"VERSION {where} --output-file vendor.pem")
-        return _export_only(uri, "gcpkms://", "Google Cloud KMS", f"{cmd}; {cosign_alt}; {alt}")
-    if scheme == "azurekms":
-        m = _AZURE.fullmatch(uri.strip())
-        if m is None:
-            return _malformed(uri, "azurekms://VAULT_HOST/KEY[/VERSION], e.g. azurekms://myvault.vault.azure.net/mykey")
-        host, key, version = m.groups()
-        key_id = f"https://{host}/keys/{key}" + (f"/{version}" if version else "")
-        cmd = f"az keyvault key download --id {_q(key_id)} --encoding PEM --file vendor.pem"
-        return _export_only(uri, "azurekms://", "Azure Key Vault", f"{cmd}; {cosign_alt}; {alt}")
-    if scheme == "hashivault":
-        m = _VAULT.fullmatch(uri.strip())
-        if m is None:
-            return _malformed(uri, "hashivault://KEY_NAME (a transit key)")
-        key = m.group(1)
-        mount = os.environ.get("TRANSIT_SECRET_ENGINE_PATH") or "transit"
-        cmd = (f"vault read -format=json {_q(mount + '/keys/' + key)} | "
-               "jq -r '.data.keys[.data.latest_version|tostring].public_key' > vendor.pem "
-               "(an ed25519 transit key prints raw base64, not PEM: use the cosign command)")
-        return _export_only(uri, "hashivault://", "HashiCorp Vault transit", f"{cmd}; {cosign_alt}; {alt}")
     if scheme == "k8s":
         m = _K8S.fullmatch(uri.strip())
         if m is None:
@@ -128,7 +85,7 @@ def refusal(uri: str, scheme: str | None) -> KeyMaterialError:
     if scheme in ("https", "http"):
         return KeyMaterialError(
             f"public keys are not downloaded from URLs at verification time ({uri})",
-            expected="a pinned public key: key: {path: ...}, key: {pem: ...}, key: {env: ...} or an awskms:// key",
+            expected="a pinned public key: key: {path: ...}, key: {pem: ...}, key: {env: ...} or a KMS key URI",
             found=uri,
             tip=f"Download the key once, review it, commit it beside the policy and pin it: "
             f"curl -fsSLo vendor.pem {_q(uri)}; {alt}. A key fetched on every run can be swapped by "
@@ -137,7 +94,8 @@ def refusal(uri: str, scheme: str | None) -> KeyMaterialError:
     shown = f"{scheme}://" if scheme else "no scheme"
     return KeyMaterialError(
         f"unknown key URI scheme in {uri!r}",
-        expected="awskms:// or env:// (fetched), or an exported public key: key: {path: ...}",
+        expected="awskms://, gcpkms://, azurekms://, hashivault:// or env:// (fetched), "
+        "or an exported public key: key: {path: ...}",
         found=shown,
         tip="cosign key URIs: awskms://, gcpkms://, azurekms://, hashivault://, k8s://, gitlab://, env://, "
         "pkcs11:. A key file goes in key: {path: ...}, not in kms:.",
@@ -147,7 +105,8 @@ def refusal(uri: str, scheme: str | None) -> KeyMaterialError:
 def _export_only(uri: str, scheme: str, provider: str, how: str) -> KeyMaterialError:
     return KeyMaterialError(
         f"{scheme} keys ({provider}) are not fetched by sigverify: {uri}",
-        expected="awskms:// or env://, or the exported public key in key: {path: ...}",
+        expected="awskms://, gcpkms://, azurekms://, hashivault:// or env://, "
+        "or the exported public key in key: {path: ...}",
         found=scheme,
         tip=f"Export the public key once and verify offline with it: {how}.",
     )

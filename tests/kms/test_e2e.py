@@ -183,20 +183,20 @@ def test_env_uri_holds_the_exported_key(registry: RegistryServer, kms: Any, tmp_
 
 def test_export_only_uri_reaches_the_user_with_the_export_command(registry: RegistryServer, kms: Any,
                                                                     tmp_path: Path) -> None:
-    """A gcpkms:// authority never passes; the user sees the gcloud command that exports the key (in the report
+    """A k8s:// authority never passes; the user sees the kubectl command that exports the key (in the report
     as KEY_ERROR, or as a configuration error if the loader checks URIs up front)."""
     meta, _alias = create_signing_key(kms, "ECC_NIST_P256")
     image, _digest = push_kms_signed(registry, kms, meta["KeyId"], "ECC_NIST_P256")
-    uri = "gcpkms://projects/acme/locations/global/keyRings/release/cryptoKeys/cosign/cryptoKeyVersions/1"
+    uri = "k8s://tekton-chains/signing-secrets"
     base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    cfg = write_config(tmp_path / "gcp.yaml", registry, image, {"kms": uri})
+    cfg = write_config(tmp_path / "k8s.yaml", registry, image, {"kms": uri})
     proc = subprocess.run(
         [sys.executable, "-m", "sigverify", "verify", "--config", str(cfg), "--format", "json", "--ci", "none"],
         env=base, capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode in (1, 2), proc.stderr
     shown = proc.stdout + proc.stderr
-    assert "gcpkms:// keys (Google Cloud KMS) are not fetched by sigverify" in shown
-    assert "gcloud kms keys versions get-public-key 1 --key cosign --keyring release --location global" in shown
+    assert "k8s:// keys (Kubernetes secret) are not fetched by sigverify" in shown
+    assert "kubectl get secret signing-secrets -n tekton-chains" in shown
     if proc.returncode == 1:
         assert "KEY_ERROR" in proc.stdout and json.loads(proc.stdout)["images"][0]["verdict"] != "pass"

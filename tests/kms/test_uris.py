@@ -103,28 +103,6 @@ def test_scheme_of(uri: str, scheme: str | None) -> None:
 @pytest.mark.parametrize(
     ("uri", "message", "command"),
     [
-        ("gcpkms://projects/acme/locations/global/keyRings/release/cryptoKeys/cosign/versions/3",
-         "gcpkms:// keys (Google Cloud KMS) are not fetched by sigverify",
-         "gcloud kms keys versions get-public-key 3 --key cosign --keyring release --location global "
-         "--project acme --output-file vendor.pem"),
-        ("gcpkms://projects/acme/locations/global/keyRings/release/cryptoKeys/cosign/cryptoKeyVersions/1",
-         "gcpkms:// keys (Google Cloud KMS) are not fetched by sigverify",
-         "gcloud kms keys versions get-public-key 1 --key cosign --keyring release --location global "),
-        ("gcpkms://projects/acme/locations/global/keyRings/release/cryptoKeys/cosign",
-         "gcpkms:// keys (Google Cloud KMS) are not fetched by sigverify",
-         "gcloud kms keys versions list --key cosign --keyring release --location global --project acme "
-         "--filter=state=ENABLED"),
-        ("azurekms://acme-vault.vault.azure.net/cosign",
-         "azurekms:// keys (Azure Key Vault) are not fetched by sigverify",
-         "az keyvault key download --id https://acme-vault.vault.azure.net/keys/cosign --encoding PEM "
-         "--file vendor.pem"),
-        ("azurekms://acme-vault.vault.azure.net/cosign/0123abcd",
-         "azurekms:// keys (Azure Key Vault) are not fetched by sigverify",
-         "az keyvault key download --id https://acme-vault.vault.azure.net/keys/cosign/0123abcd"),
-        ("hashivault://cosign-key",
-         "hashivault:// keys (HashiCorp Vault transit) are not fetched by sigverify",
-         "vault read -format=json transit/keys/cosign-key | "
-         "jq -r '.data.keys[.data.latest_version|tostring].public_key' > vendor.pem"),
         ("k8s://tekton-chains/signing-secrets",
          "k8s:// keys (Kubernetes secret) are not fetched by sigverify",
          "kubectl get secret signing-secrets -n tekton-chains -o jsonpath='{.data.cosign\\.pub}' "
@@ -146,13 +124,6 @@ def test_export_only_schemes_explain_the_alternative(uri: str, message: str, com
         assert err.message.startswith(message)
         assert err.tip is not None and command in err.tip
         assert "key: {path: vendor.pem}" in err.tip or "key: {env: COSIGN_PUBLIC_KEY}" in err.tip
-
-
-def test_vault_transit_mount_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TRANSIT_SECRET_ENGINE_PATH", "signing")  # as cosign reads it
-    with pytest.raises(KeyMaterialError) as info:
-        fetch_public_key_pem("hashivault://cosign-key")
-    assert info.value.tip is not None and "vault read -format=json signing/keys/cosign-key" in info.value.tip
 
 
 @pytest.mark.parametrize(
