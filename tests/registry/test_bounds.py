@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 import time
@@ -217,3 +218,49 @@ def test_hostile_docker_config_and_helper_answers_are_clear_errors(tmp_path: Pat
     with pytest.raises(RegistryError) as exc:
         Keychain({}, env={}, docker_config_dir=str(tmp_path)).get("ghcr.io")
     assert exc.value.code == Code.AUTH_ERROR and "duplicate key 'auths'" in exc.value.message
+
+
+def test_chunked_bodies_are_read_whole_and_capped() -> None:
+    """Registries and CDNs send chunked bodies too: read in full, keep-alive kept, and capped while streaming."""
+    import socket
+
+    data = b"signature payload " * 500
+    srv = socket.create_server(("127.0.0.1", 0))
+    connections = []
+
+    def handle(conn: socket.socket) -> None:
+        buf = b""
+        with contextlib.suppress(OSError), conn:
+            while True:
+                while b"\r\n\r\n" not in buf:
+                    more = conn.recv(4096)
+                    if not more:
+                        return
+                    buf += more
+                buf = buf.split(b"\r\n\r\n", 1)[1]
+                out = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                for i in range(0, len(data), 777):
+                    out += b"%x\r\n" % len(data[i:i + 777]) + data[i:i + 777] + b"\r\n"
+                conn.sendall(out + b"0\r\n\r\n")
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = srv.accept()
+                connections.append(conn)
+                threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    host = f"127.0.0.1:{srv.getsockname()[1]}"
+    ref = ImageRef(host, REPO, tag="v1")
+    try:
+        with Registries({host: RegistrySettings(insecure=True)}, env={}, retry=FAST) as regs:
+            source = regs.source_for(ref)
+            for _ in range(3):
+                assert source.get_blob(ref, Descriptor("a/b", digest_of(data), len(data))) == data
+            assert len(connections) == 1  # the chunked body was read to its end: the connection was reused
+            with pytest.raises(RegistryError) as exc:
+                source.get_blob(ref, Descriptor("a/b", digest_of(data), len(data) - 1))
+            assert exc.value.code == Code.SIZE_LIMIT
+    finally:
+        srv.close()
