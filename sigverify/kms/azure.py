@@ -135,6 +135,11 @@ def fetch_public_key_pem(uri: str) -> bytes:
                        getattr(key.properties, "enabled", None))
 
 
+def _value(value: Any) -> str:
+    """The string of an SDK enum member (KeyType.EC -> "EC") or of a plain string."""
+    return str(getattr(value, "value", value) or "")
+
+
 def _b(value: Any) -> bytes:
     return bytes(value) if isinstance(value, bytes | bytearray) else b""
 
@@ -145,9 +150,8 @@ def checked_pem(ref: AzureKeyRef, jwk: dict[str, Any], enabled: bool | None) -> 
     if enabled is False:
         raise KeyMaterialError(f"{source} is disabled", expected="an enabled key", found="attributes.enabled false",
                                tip="A disabled key cannot have signed new images; ask the key owner.")
-    kty = str(jwk.get("kty") or "")
-    kty = kty.split(".")[-1].replace("_", "-")  # a KeyType enum member or its value
-    ops = {str(op).split(".")[-1].lower() for op in (jwk.get("key_ops") or [])}
+    kty = _value(jwk.get("kty"))
+    ops = {_value(op).lower() for op in (jwk.get("key_ops") or [])}
     if jwk.get("key_ops") is not None and "verify" not in ops and "sign" not in ops:
         raise KeyMaterialError(
             f"{source} is not a signing key: its permitted operations are {sorted(ops)}",
@@ -161,8 +165,7 @@ def checked_pem(ref: AzureKeyRef, jwk: dict[str, Any], enabled: bool | None) -> 
     key: Any
     if kty.upper() in ("EC", "EC-HSM"):
         curves = {"P-256": ec.SECP256R1(), "P-384": ec.SECP384R1(), "P-521": ec.SECP521R1()}
-        crv = str(jwk.get("crv") or "").split(".")[-1].replace("_", "-").upper()
-        crv = {"P256": "P-256", "P384": "P-384", "P521": "P-521"}.get(crv, crv)
+        crv = _value(jwk.get("crv")).upper()
         curve = curves.get(crv)
         if curve is None:
             return _refuse(source, f"EC {crv or '?'}")

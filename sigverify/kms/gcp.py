@@ -3,6 +3,7 @@ Credentials), chosen exactly as cosign chooses it."""
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import re
@@ -104,7 +105,7 @@ def reset_clients() -> None:
 
 def _import_kms() -> Any:
     try:
-        from google.cloud import kms_v1
+        kms_v1 = importlib.import_module("google.cloud.kms_v1")
     except ImportError:
         raise KeyMaterialError(
             "gcpkms:// keys need the Google Cloud KMS client for Python (google-cloud-kms), which is not installed",
@@ -190,17 +191,18 @@ def fetch_public_key_pem(uri: str) -> bytes:
                     tip="Enable a key version, or pin one in the URI: .../cryptoKeyVersions/N.",
                 )
             version = versions[0]
+        check_version(version.name, version.algorithm.name, version.state.name)
         step = "GetPublicKey"
         public = client.get_public_key(name=version.name, **call)
     except KeyMaterialError:
         raise
     except Exception as e:  # google.api_core / google.auth errors, mapped below; anything else fails closed too
         raise _error(ref, step, e) from None
-    return checked_pem(ref, version.name, version.algorithm.name, version.state.name, public.pem)
+    return checked_pem(version.name, version.algorithm.name, public.pem)
 
 
-def checked_pem(ref: GcpKeyRef, name: str, algorithm: str, state: str, pem: str) -> bytes:
-    """The public key of ``name``, checked: an enabled version of an algorithm cosign signs with, key to match."""
+def check_version(name: str, algorithm: str, state: str) -> None:
+    """An enabled version of an algorithm cosign signs with and sigverify verifies."""
     source = f"Google Cloud KMS key version {name}"
     if state != "ENABLED":
         raise KeyMaterialError(
@@ -210,9 +212,14 @@ def checked_pem(ref: GcpKeyRef, name: str, algorithm: str, state: str, pem: str)
             tip="A disabled or destroyed version cannot have signed new images; ask the key owner which version "
             "is in use, or drop the version from the URI to use the newest enabled one.",
         )
-    wanted = ALGORITHMS.get(algorithm)
-    if wanted is None:
-        return _refuse_algorithm(source, algorithm)
+    if algorithm not in ALGORITHMS:
+        _refuse_algorithm(source, algorithm)
+
+
+def checked_pem(name: str, algorithm: str, pem: str) -> bytes:
+    """The public key of version ``name``, checked to be the key its algorithm names."""
+    source = f"Google Cloud KMS key version {name}"
+    wanted = ALGORITHMS[algorithm]
     key = _spki.load_pem(pem.encode("utf-8", errors="replace"), source)
     from sigverify.kms.vault import transit_type_of
 
@@ -227,7 +234,7 @@ def checked_pem(ref: GcpKeyRef, name: str, algorithm: str, state: str, pem: str)
     return _spki.to_pem(key)
 
 
-def _refuse_algorithm(source: str, algorithm: str) -> bytes:
+def _refuse_algorithm(source: str, algorithm: str) -> None:
     if algorithm.endswith("_SHA512") and algorithm.startswith("RSA_SIGN_"):
         tip = ("cosign signs with this key over SHA-512, which sigverify's RSA verifier (SHA-256) does not check; "
                "use an EC_SIGN_P256_SHA256 key or an RSA *_SHA256 algorithm.")
