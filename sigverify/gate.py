@@ -13,7 +13,7 @@ from sigverify.discovery import Discovery, discover
 from sigverify.errors import ConfigError, RegistryError, SigverifyError
 from sigverify.evaluate import describe_authority, evaluate_policy, image_verdict
 from sigverify.formats import applicable, verifier_for, wanted_formats
-from sigverify.formats.base import VerifyContext
+from sigverify.formats.base import VerifyContext, crash_reason
 from sigverify.models import (
     Candidate,
     Code,
@@ -73,12 +73,10 @@ def _check(candidate: Candidate, authority: Authority, ctx: VerifyContext) -> Si
         return verifier.verify(candidate, authority, ctx)
     except ConfigError:
         raise  # broken trust material decides nothing: the whole image is an error, said as such
-    except Exception as exc:  # a verifier bug must never become a pass
+    except Exception as exc:  # a verifier bug must never become a pass; exhausted recursion/memory is RESOURCE_LIMIT
         return SignatureCheck(
             format=candidate.format, storage=candidate.storage, layer_digest=candidate.layer.digest,
-            authority=authority.name, ok=False,
-            reason=Reason(Code.INTERNAL_ERROR, f"verifier crashed: {type(exc).__name__}: {exc}",
-                          authority=authority.name),
+            authority=authority.name, ok=False, reason=crash_reason(exc, "verifier", authority.name),
         )
 
 
@@ -127,9 +125,8 @@ def verify_image(target: Target, config: Config, registries: Registries, trust: 
         } else Verdict.FAIL
         return _result(target, verdict, started,
                        reasons=[Reason(exc.code, exc.message, exc.expected, exc.found)])
-    except Exception as exc:  # fail closed: an internal error is an error verdict, and exit code 3
-        return _result(target, Verdict.ERROR, started,
-                       reasons=[Reason(Code.INTERNAL_ERROR, f"internal error: {type(exc).__name__}: {exc}")])
+    except Exception as exc:  # fail closed: an error verdict; exit 3 only for a bug, not for hostile content
+        return _result(target, Verdict.ERROR, started, reasons=[crash_reason(exc, f"verifying {target.written}")])
 
 
 def _verify_image(target: Target, config: Config, registries: Registries, trust: TrustStore,
@@ -226,8 +223,7 @@ def verify_file(entry: BlobEntry, config: Config, trust: TrustStore) -> ImageRes
         return _result(target, Verdict.FAIL, started, reasons=[Reason(
             Code.NOT_FOUND, f"cannot read {entry.path}: {exc.strerror}")])
     except Exception as exc:  # fail closed
-        return _result(target, Verdict.ERROR, started,
-                       reasons=[Reason(Code.INTERNAL_ERROR, f"internal error: {type(exc).__name__}: {exc}")])
+        return _result(target, Verdict.ERROR, started, reasons=[crash_reason(exc, f"verifying {entry.path}")])
     reasons = [r for pr in results for r in pr.reasons] + [w for pr in results for w in pr.warnings]
     return ImageResult(reference=target.written, resolved=entry.path, digest=digest, verdict=image_verdict(results),
                        policies=tuple(results), reasons=tuple(reasons), signatures=tuple(all_checks),

@@ -45,6 +45,7 @@ class Code:
     TIMEOUT = "TIMEOUT"  # a request, an image or the whole run (--timeout) exceeded its time bound
     INVALID_REFERENCE = "INVALID_REFERENCE"
     INTERNAL_ERROR = "INTERNAL_ERROR"
+    RESOURCE_LIMIT = "RESOURCE_LIMIT"  # hostile content exhausted recursion or memory while it was verified
     # sigverify merge: the reports do not make up one whole sharded run
     SHARD_MISSING = "SHARD_MISSING"  # no report for some shard I of N
     SHARD_DUPLICATE = "SHARD_DUPLICATE"  # two reports for the same shard

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from typing import Any
 
 MAX_DEPTH = 64
+MAX_BYTES = 4 * 1024 * 1024  # the registry's per-document cap; signed JSON documents are a few KiB
+
+# A string, or an unterminated one to the end: the optional closing quote means a match never backtracks, so
+# the scan is linear (a required quote makes ``"\"\"\"...`` quadratic: every quote starts a failed scan to the end).
+_STRING = re.compile(rb'"(?:[^"\\]+|\\.)*"?', re.DOTALL)
+_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+_STEP = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # +1 / -1 as signed bytes
 
 
 class PayloadError(ValueError):
@@ -55,9 +63,27 @@ def _check_strings(value: Any, depth: int = 0) -> None:
             _check_strings(v, depth + 1)
 
 
-def loads_strict(data: bytes | str, *, what: str = "payload") -> Any:
+def depth_of(data: bytes, limit: int) -> int:
+    """The nesting depth of JSON ``data`` (brackets inside strings ignored; 0 when it cannot exceed ``limit``),
+    measured in linear time before parsing, so no parser ever recurses on hostile nesting."""
+    if data.count(b"[") + data.count(b"{") <= limit:
+        return 0  # cannot be deeper than the number of openers: no scan needed
+    steps = _STRING.sub(b'""', data).translate(None, _NOT_BRACKET).translate(_STEP)
+    return max(itertools.accumulate(memoryview(steps).cast("b")), default=0)
+
+
+def loads_strict(data: bytes | str, *, what: str = "payload", max_bytes: int = MAX_BYTES) -> Any:
     """Parse JSON strictly: valid UTF-8 (no BOM), no duplicate keys at any depth, no NaN/Infinity,
-    no unpaired surrogates, bounded depth. Raises ``PayloadError`` naming ``what``."""
+    no unpaired surrogates, at most ``max_bytes`` and MAX_DEPTH levels (checked before parsing), integers of at
+    most 4300 digits. Raises ``PayloadError`` naming ``what``; never RecursionError."""
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    if isinstance(raw, bytes):
+        if len(raw) > max_bytes:
+            raise PayloadError(f"{what} is larger than {max_bytes} bytes", expected=f"at most {max_bytes} bytes",
+                               found=f"{len(raw)} bytes")
+        if depth_of(raw, MAX_DEPTH) > MAX_DEPTH:
+            raise PayloadError(f"{what}: JSON nested deeper than {MAX_DEPTH} levels",
+                               expected=f"at most {MAX_DEPTH} levels", found=f"more than {MAX_DEPTH}")
     if isinstance(data, bytes):
         if data.startswith(b"\xef\xbb\xbf"):
             raise PayloadError(f"{what} starts with a UTF-8 byte-order mark", expected="plain UTF-8 JSON")

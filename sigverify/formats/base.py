@@ -56,6 +56,15 @@ def signature_check(candidate: Candidate, authority: Authority, ok: bool, reason
     )
 
 
+def crash_reason(exc: BaseException, what: str, authority: str | None = None) -> Reason:
+    """The reason for an exception a verifier did not expect: RESOURCE_LIMIT when hostile content exhausted
+    recursion or memory (RecursionError, MemoryError: a property of the input), INTERNAL_ERROR otherwise (a bug)."""
+    if isinstance(exc, RecursionError | MemoryError):
+        return Reason(Code.RESOURCE_LIMIT, f"{what}: the content is too deeply nested or too large to verify "
+                      f"({type(exc).__name__})", expected="content within the parsers' bounds", authority=authority)
+    return Reason(Code.INTERNAL_ERROR, f"{what} crashed: {type(exc).__name__}: {exc}", authority=authority)
+
+
 def run_checked(candidate: Candidate, authority: Authority, details: dict[str, Any], what: str,
                 check: Callable[[], None]) -> SignatureCheck:
     """Run ``check`` (which raises ``Failure`` and fills ``details``) and turn its outcome into a SignatureCheck.
@@ -77,5 +86,5 @@ def run_checked(candidate: Candidate, authority: Authority, details: dict[str, A
     except ConfigError:  # a broken trusted root or key file is a configuration error (exit 2)
         raise
     except Exception as e:  # fail closed
-        return result(False, Reason(Code.INTERNAL_ERROR, f"{what} verification crashed: {type(e).__name__}: {e}"))
+        return result(False, crash_reason(e, f"{what} verification"))
     return result(True)

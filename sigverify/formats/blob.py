@@ -97,9 +97,10 @@ def verify_blob(
 
         if isinstance(e, SigverifyError):
             raise  # configuration problems (trusted root, key) are reported by the caller
-        return _fail(blob, storage, authority, Reason(
-            Code.INTERNAL_ERROR, f"bundle verification crashed: {type(e).__name__}: {e}"),
-            details={"trust_root": trust.label})
+        from sigverify.formats.base import crash_reason
+
+        return _fail(blob, storage, authority, crash_reason(e, "bundle verification"),
+                     details={"trust_root": trust.label})
     details: dict[str, Any] = {
         "kind": "signature",
         "bundle_media_type": vb.media_type,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sigverify.errors import ConfigError
-from sigverify.formats.base import signature_check
+from sigverify.formats.base import crash_reason, signature_check
 from sigverify.models import Candidate, Code, Reason, SignatureCheck
 
 if TYPE_CHECKING:
@@ -42,8 +42,7 @@ class BundleVerifier:
         except ConfigError:  # a broken trusted root or key file is a configuration error (exit 2)
             raise
         except Exception as e:  # fail closed with a named reason, never raise for a bad signature
-            return signature_check(candidate, authority, False, reason=Reason(
-                Code.INTERNAL_ERROR, f"bundle verification crashed: {type(e).__name__}: {e}"))
+            return signature_check(candidate, authority, False, reason=crash_reason(e, "bundle verification"))
 
     def _verify(self, candidate: Candidate, authority: Authority, ctx: VerifyContext) -> SignatureCheck:
         from sigverify.crypto.bundle.verify import verify_bundle

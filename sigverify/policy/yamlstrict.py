@@ -137,6 +137,9 @@ class _Composer:
         except yaml.YAMLError as exc:  # pragma: no cover - resolver and constructor agree for JSON tags
             self.problem(line, path, f"cannot read this value: {exc}")
             return None
+        except ValueError:  # an integer past Python's 4300-digit conversion limit
+            self.problem(line, path, "number too large: at most 4300 digits", found=f"{len(node.value)} characters")
+            return None
 
     def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[str, Any]:
         out: dict[str, Any] = {}

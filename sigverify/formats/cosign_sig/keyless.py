@@ -100,18 +100,18 @@ def _verify_log(bundle_text: str, *, signature: bytes, spki: bytes, signer_der: 
     """SET + body binding; hashedrekord/rekord via rekor.py, intoto/dsse bodies via sigstore_core.
     ``signer_der`` is the certificate DER (keyless) or the key's SPKI DER; ``spki`` the signing key's SPKI."""
     import base64
-    import json
 
     from sigverify.crypto import rekor
     from sigverify.crypto.bundle.logbody import check_dsse_log_body
+    from sigverify.crypto.strictjson import PayloadError, loads_strict
 
     bundle = rekor.parse_cosign_bundle(bundle_text)
     log_key = rekor.verify_set(bundle, ctx.trust.rekor_keys(), now=ctx.now)
     body = base64.b64decode(bundle.body)
     try:
-        head = json.loads(body)
+        head = loads_strict(body, what="the log entry body")
         kind, version = head.get("kind"), head.get("apiVersion")
-    except (ValueError, AttributeError):
+    except (PayloadError, AttributeError):  # not an object: rekor.parse_body says what is wrong
         kind = version = None
     if kind in ("intoto", "dsse"):
         from sigverify.crypto.dsse import pae as dsse_pae

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -193,23 +192,14 @@ def parse_rfc3339(value: object, header: str) -> _dt.datetime:
 
 
 def strict_json(data: bytes, what: str, code: str = Code.INVALID_SIGNATURE) -> Any:
-    """Decode JSON, refusing duplicate keys (an ambiguous document is never accepted)."""
-
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for k, v in items:
-            if k in out:
-                raise ValueError(f"duplicate key {k!r}")
-            out[k] = v
-        return out
-
-    def no_constants(name: str) -> Any:
-        raise ValueError(f"{name} is not JSON")
+    """Decode JSON with the one bounded strict reader (duplicate keys, NaN, invalid UTF-8, nesting deeper than
+    64 levels and documents over 4 MiB refused: an ambiguous or hostile document is never accepted)."""
+    from sigverify.crypto.strictjson import PayloadError, loads_strict
 
     try:
-        return json.loads(data.decode("utf-8"), object_pairs_hook=pairs, parse_constant=no_constants)
-    except (UnicodeDecodeError, ValueError, RecursionError) as e:
-        raise Failure(code, f"{what} is not valid JSON: {e}") from None
+        return loads_strict(data, what=what)
+    except PayloadError as e:
+        raise Failure(code, f"{what} is not valid JSON: {e.message}") from None
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sigverify.crypto.strictjson import loads_strict
 from sigverify.errors import ConfigError
 from sigverify.formats.notation.chain import TrustStore, load_store
 from sigverify.formats.notation.identity import DNError, parse_identities
@@ -140,8 +140,8 @@ class _Statement:
 def _load_document(path: str, mtime_ns: int) -> tuple[_Statement, ...]:
     where = f"trust policy {path}"
     try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as e:
+        doc = loads_strict(Path(path).read_bytes(), what="the document")
+    except (OSError, ValueError) as e:  # PayloadError is a ValueError: nesting, size, duplicates, UTF-8
         raise _err(where, f"cannot be read as JSON ({e})") from None
     if not isinstance(doc, dict):
         raise _err(where, "must be a JSON object")

@@ -367,12 +367,10 @@ def verify(candidate: Candidate, authority: Authority, ctx: VerifyContext) -> Si
         enforced: Reason | None = Reason(bad.code, f"{e.check}: {bad.message}", bad.expected, bad.found,
                                          authority=authority.name)
     except Exception as e:  # fail closed: an unexpected error on hostile input is a failure, never a pass
+        from sigverify.formats.base import crash_reason
+
         failed_at = next((c for c in lv.CHECKS if c not in run.checks), "verification")
-        reason = Reason(
-            Code.INTERNAL_ERROR,
-            f"{failed_at}: unexpected error while verifying the Notary Project signature: {type(e).__name__}: {e}",
-            authority=authority.name,
-        )
+        reason = crash_reason(e, f"{failed_at}: verifying the Notary Project signature", authority.name)
         return result(False, reason, signer, **base, checks=run.checks)
     else:
         enforced = None

@@ -1,0 +1,205 @@
+"""Each hostile input the property suite and the byte-flip sweep found, pinned with the exact reason it must get."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+
+import sigverify.formats as dispatch
+from sigverify.crypto.strictjson import _STRING, MAX_DEPTH, PayloadError, depth_of, loads_strict
+from sigverify.errors import ConfigError
+from sigverify.formats.base import crash_reason
+from sigverify.models import Code, Verdict
+from sigverify.policy.loader import load_config_text
+from tests.property import harness
+
+DEEP = 200_000
+
+
+def deep_json(n: int = DEEP) -> bytes:
+    return b'{"a":' * n + b"1" + b"}" * n
+
+
+# -- the one bounded strict JSON reader (crypto/strictjson.py) -------------------------------------------------
+
+
+@pytest.mark.parametrize("doc", [b"[" * DEEP + b"]" * DEEP, deep_json(), b'{"x":' + b"[" * DEEP + b"]" * DEEP + b"}"])
+def test_nesting_is_refused_before_parsing(doc: bytes) -> None:
+    with pytest.raises(PayloadError, match=f"nested deeper than {MAX_DEPTH} levels"):
+        loads_strict(doc)
+
+
+def test_brackets_inside_strings_do_not_count() -> None:
+    doc = json.dumps({"a": "[" * 500 + "\\\"{" * 100, "b": [[["]"]]]}).encode()
+    assert depth_of(doc, 2) == 4
+    assert loads_strict(doc)["b"] == [[["]"]]]
+
+
+def test_unterminated_escaped_string_is_one_linear_match() -> None:
+    """``"\\"\\"\\"...`` never closed: a required closing quote made every quote start a failed scan to the end
+    (quadratic: 32 KiB took 17 s); the optional quote makes it one match to the end."""
+    doc = b"[" * (MAX_DEPTH + 1) + b'"' + b'\\"' * 100_000
+    match = _STRING.search(doc)
+    assert match is not None and match.end() == len(doc)
+    with pytest.raises(PayloadError, match="nested deeper"):
+        loads_strict(doc)
+
+
+def test_documents_over_the_cap_are_refused() -> None:
+    with pytest.raises(PayloadError, match="larger than 16 bytes"):
+        loads_strict(b'{"a": "0123456789"}', max_bytes=16)
+
+
+def test_huge_integer_is_a_payload_error() -> None:
+    with pytest.raises(PayloadError, match="not valid JSON"):
+        loads_strict(b'{"a":' + b"9" * 100_000 + b"}")
+
+
+# -- notation envelopes and trust policies -----------------------------------------------------------------------
+
+
+def test_deep_jws_envelope_is_invalid_signature(tmp_path: Path) -> None:
+    auths = harness.authorities(tmp_path)
+    from sigverify.crypto.trustroot import TrustStore
+
+    checks = harness.verify_all(deep_json(), {}, auths, TrustStore("embedded"))
+    jws = next(c for c in checks if c.format == "notation")
+    assert jws.reason is not None and jws.reason.code == Code.INVALID_SIGNATURE
+    assert f"nested deeper than {MAX_DEPTH} levels" in jws.reason.message
+    for check in checks:
+        harness.assert_refused(check)
+
+
+def test_deep_notation_trust_policy_is_a_configuration_error(tmp_path: Path) -> None:
+    from sigverify.formats.notation.trustpolicy import _load_document
+
+    path = tmp_path / "trustpolicy.json"
+    path.write_bytes(b'{"version":"1.0","trustPolicies":' + b"[" * DEEP + b"]" * DEEP + b"}")
+    with pytest.raises(ConfigError, match="nested deeper"):
+        _load_document(str(path), path.stat().st_mtime_ns)
+
+
+# -- the configuration loader ------------------------------------------------------------------------------------
+
+
+def test_huge_integer_in_the_config_is_a_configuration_error(tmp_path: Path) -> None:
+    text = "version: 1\nimages: [a.test/b:c]\npolicies: []\ndefault: allow\nconcurrency: " + "9" * 5000 + "\n"
+    with pytest.raises(ConfigError) as info:
+        load_config_text(text, filename="big.yaml", base_dir=tmp_path)
+    problem = next(p for p in info.value.problems if "number too large" in p.message)
+    assert (problem.file, problem.line, problem.found) == ("big.yaml", 5, "5000 characters")
+
+
+# -- the last resort: exhausted recursion or memory is RESOURCE_LIMIT, never INTERNAL_ERROR / exit 3 ---------
+
+
+@pytest.mark.parametrize("exc", [RecursionError("maximum recursion depth exceeded"), MemoryError()])
+def test_crash_reason_names_resource_exhaustion(exc: BaseException) -> None:
+    reason = crash_reason(exc, "bundle verification", "a")
+    assert reason.code == Code.RESOURCE_LIMIT and reason.authority == "a"
+    assert type(exc).__name__ in reason.message
+
+
+def test_crash_reason_keeps_internal_error_for_bugs() -> None:
+    assert crash_reason(ZeroDivisionError("x"), "v").code == Code.INTERNAL_ERROR
+
+
+class _Exhausting:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+    def verify(self, *args: object) -> object:
+        raise self.exc
+
+
+def _signed_layout(tmp_path: Path) -> Path:
+    """A layout whose image has one `.sig` manifest (the verifier under test decides its fate)."""
+    from tests.fixtures.cosign_sign import sign_image, signature_manifest
+
+    manifest, blobs = harness.image_manifest()
+    digest = harness.sha256(manifest)
+    sig = signature_manifest(digest, [sign_image(harness.KEY, digest)])
+    tag = "sha256-" + digest.split(":", 1)[1] + ".sig"
+    harness.write_layout(tmp_path / "layout", [manifest, *blobs, sig.manifest, *sig.blobs.values()],
+                         harness.index_of((manifest, harness.OCI_MANIFEST, "v1"), (sig.manifest, sig.media_type, tag)))
+    return harness.gate_config(tmp_path)
+
+
+@pytest.mark.parametrize("exc", [RecursionError("maximum recursion depth exceeded"), MemoryError()])
+def test_verifier_exhaustion_fails_the_image_with_resource_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exc: BaseException
+) -> None:
+    config = _signed_layout(tmp_path)
+    monkeypatch.setitem(dispatch._loaded, "sigverify.formats.cosign_sig.key:VERIFIER", _Exhausting(exc))
+    result = harness.run_gate(config)
+    assert result.exit_code == 1
+    (img,) = result.images
+    assert img.verdict is Verdict.FAIL
+    codes = {c.reason.code for c in img.signatures if c.reason}
+    assert Code.RESOURCE_LIMIT in codes and Code.INTERNAL_ERROR not in codes
+
+
+@pytest.mark.parametrize("exc", [RecursionError("maximum recursion depth exceeded"), MemoryError()])
+def test_gate_exhaustion_is_an_error_verdict_not_exit_3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exc: BaseException
+) -> None:
+    config = _signed_layout(tmp_path)
+
+    def exhausted(*args: object, **kwargs: object) -> object:
+        raise exc
+
+    monkeypatch.setattr("sigverify.gate.discover", exhausted)
+    result = harness.run_gate(config)
+    (img,) = result.images
+    assert img.verdict is Verdict.ERROR and [r.code for r in img.reasons] == [Code.RESOURCE_LIMIT]
+    assert result.exit_code == 1
+
+
+def test_a_genuine_bug_is_still_internal_error_exit_3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = _signed_layout(tmp_path)
+
+    def bug(*args: object, **kwargs: object) -> object:
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr("sigverify.gate.discover", bug)
+    result = harness.run_gate(config)
+    assert [r.code for r in result.images[0].reasons] == [Code.INTERNAL_ERROR]
+    assert result.exit_code == 3
+
+
+def test_the_signed_layout_passes_untouched(tmp_path: Path) -> None:
+    """The control: the same layout with the real verifier passes, so the failures above are the exhaustion's."""
+    result = harness.run_gate(_signed_layout(tmp_path))
+    assert result.exit_code == 0, result.to_dict()
+
+
+def test_deep_rekor_entry_body_is_tlog_invalid(tmp_path: Path) -> None:
+    """An attestation whose Rekor entry body (SET-signed by the trusted log) is nested 200,000 deep: the body is
+    read with the bounded reader, so the answer is TLOG_INVALID, never a RecursionError / INTERNAL_ERROR."""
+    from sigverify.crypto.dsse import pae
+    from sigverify.crypto.intoto import INTOTO_PAYLOAD_TYPE
+    from sigverify.crypto.trustroot import TrustStore
+    from sigverify.formats.cosign_att import VERIFIER
+    from sigverify.models import Candidate, Descriptor, Format
+    from sigverify.policy.model import Authority, KeyRef, Location
+    from tests.fixtures.cosign_sign import FakeRekor
+
+    rekor = FakeRekor()
+    root = rekor.write_trusted_root(tmp_path / "trusted_root.json")
+    statement = json.dumps({"_type": "https://in-toto.io/Statement/v1", "predicateType": "https://example.test/p",
+                            "subject": [{"name": "x", "digest": {"sha256": harness.SUBJECT.split(":")[1]}}],
+                            "predicate": {}}).encode()
+    signature = harness.KEY.sign(pae(INTOTO_PAYLOAD_TYPE, statement))
+    envelope = json.dumps({"payloadType": INTOTO_PAYLOAD_TYPE, "payload": base64.b64encode(statement).decode(),
+                           "signatures": [{"keyid": "", "sig": base64.b64encode(signature).decode()}]}).encode()
+    bundle = rekor.bundle(signature, harness.KEY.public_pem, statement, body=deep_json())
+    layer = Descriptor("application/vnd.dsse.envelope.v1+json", harness.sha256(envelope), len(envelope),
+                       {"dev.sigstore.cosign/bundle": bundle})
+    cand = Candidate(Format.COSIGN_ATTESTATION, "property", harness.SUBJECT, "sha256:" + "0" * 64, layer, envelope)
+    authority = Authority("key", Location("p.yaml", 1), key=KeyRef("p.pub", pem=harness.KEY.public_pem))
+    check = VERIFIER.verify(cand, authority, harness.context(TrustStore(str(root))))
+    assert not check.ok and check.reason is not None
+    assert check.reason.code == Code.TLOG_INVALID, check.reason
