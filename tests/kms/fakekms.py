@@ -211,7 +211,7 @@ def _handler(state: FakeKms) -> type[BaseHTTPRequestHandler]:
             parsed = urllib.parse.urlsplit(self.path)
             state.record(Recorded(method, parsed.path, {k.lower(): v for k, v in self.headers.items()}))
             query = dict(urllib.parse.parse_qsl(parsed.query))
-            body = self._body() if method == "POST" else b""
+            body = self._body() if method in ("POST", "PUT") else b""
             path = parsed.path
             if path.startswith("/v1/projects/"):
                 return self._gcp(path[len("/v1/"):], query)
@@ -231,6 +231,9 @@ def _handler(state: FakeKms) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             self._route("POST")
 
+        def do_PUT(self) -> None:  # Vault treats PUT and POST alike; its Go client writes with PUT
+            self._route("PUT")
+
         # -- Vault ------------------------------------------------------------------------------------------
         def _vault(self, method: str, rest: str, body: bytes) -> None:
             if self.headers.get("X-Vault-Token") not in state.vault_tokens:
@@ -245,7 +248,7 @@ def _handler(state: FakeKms) -> type[BaseHTTPRequestHandler]:
                                                     "renewable": False, "lease_duration": 0,
                                                     "data": _vault_key_data(name, vk), "wrap_info": None,
                                                     "warnings": None, "auth": None})
-                        if op == "sign" and method == "POST":
+                        if op == "sign" and method in ("POST", "PUT"):
                             return self._vault_sign(vk, rest[len(prefix):].strip("/"), json.loads(body or b"{}"))
             return self._send(404, {"errors": []})
 
