@@ -354,7 +354,7 @@ class Transport:
         self._counter = counter
         self._headers = {"User-Agent": user_agent, "Accept-Encoding": "identity"}
         self._pool_kw: dict[str, Any] = {
-            "num_pools": 16,
+            "num_pools": 64,
             "maxsize": pool_size,
             "block": True,  # the per-origin concurrency cap: a thread waits for a free connection
             "cert_reqs": "CERT_REQUIRED",
@@ -362,7 +362,7 @@ class Transport:
             "retries": False,
         }
         self._managers: dict[str | None, urllib3.PoolManager] = {}
-        self._origins: dict[str, urllib3.PoolManager] = {}
+        self._origins: dict[str, Any] = {}  # origin -> its HTTPConnectionPool, or the ProxyManager that reaches it
         self._manager_lock = threading.Lock()
         self._pause_lock = threading.Lock()
         self._pause_until = 0.0
@@ -376,11 +376,26 @@ class Transport:
 
     # -- sending --------------------------------------------------------------------------------------------
 
-    def _manager(self, url: str) -> urllib3.PoolManager:
-        origin = "/".join(url.split("/", 3)[:3])  # scheme://host:port: the environment is read once per origin
+    def _opener(self, url: str) -> tuple[Any, str]:
+        """What sends a request to ``url`` and the URL to give it: the origin's connection pool and the request
+        target when no proxy is involved (cheaper), else the proxy manager and the absolute URL."""
+        parts = url.split("/", 3)
+        origin = "/".join(parts[:3])  # scheme://host:port: the environment is read once per origin
         cached = self._origins.get(origin)
-        if cached is not None:
-            return cached
+        if cached is None:
+            manager = self._manager(url)
+            cached = manager if isinstance(manager, urllib3.ProxyManager) else manager.connection_from_url(url)
+            with self._manager_lock:
+                self._origins[origin] = cached
+        if isinstance(cached, urllib3.PoolManager):
+            return cached, url
+        return cached, "/" + (parts[3].split("#", 1)[0] if len(parts) > 3 else "")
+
+    def _forget(self, url: str) -> None:
+        with self._manager_lock:
+            self._origins.pop("/".join(url.split("/", 3)[:3]), None)
+
+    def _manager(self, url: str) -> urllib3.PoolManager:
         key = proxy = _proxy_for(url)
         with self._manager_lock:
             manager = self._managers.get(key)
@@ -398,7 +413,6 @@ class Transport:
                     manager = urllib3.ProxyManager(proxy, proxy_headers=headers, **self._pool_kw)
                 manager.pool_classes_by_scheme = _POOL_CLASSES
                 self._managers[key] = manager
-            self._origins[origin] = manager
         return manager
 
     def _send_once(
@@ -407,14 +421,14 @@ class Transport:
         remaining = bound.remaining()
         if remaining <= 0:
             raise timeout_error(method, url, bound)
-        manager = self._manager(url)
+        opener, target = self._opener(url)
         self._counter.add()
         entry = _WATCHDOG.arm(bound.at)
         _current.entry = entry
         try:
-            raw = manager.urlopen(
+            raw = opener.urlopen(
                 method,
-                url,
+                target,
                 body=body,
                 headers={**self._headers, **headers},
                 redirect=False,
@@ -422,11 +436,14 @@ class Transport:
                 preload_content=False,
                 decode_content=True,
                 release_conn=False,
+                assert_same_host=False,
                 timeout=urllib3.Timeout(connect=min(CONNECT_TIMEOUT, remaining), read=remaining),
                 pool_timeout=remaining,
             )
         except Exception as exc:
             _WATCHDOG.detach(entry)
+            if isinstance(exc, urllib3.exceptions.ClosedPoolError):
+                self._forget(url)  # the manager retired this origin's pool (too many origins): the retry gets a new one
             # the socket timeouts were the deadline's remainder: when one of them fired, the deadline did
             bounded_by_deadline = isinstance(exc, urllib3.exceptions.ReadTimeoutError) or (
                 isinstance(exc, urllib3.exceptions.ConnectTimeoutError) and remaining < CONNECT_TIMEOUT
