@@ -104,6 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--expect-shards", type=_positive, metavar="N",
                    help="fail unless the reports are exactly shards 1/N..N/N (a shard job that wrote no report)")
     _add_report_args(m)
+    from sigverify.cli import governance, imports
+
+    imports.add_parser(sub)  # type: ignore[arg-type]  # argparse types the action by the parser class
+    governance.add_parsers(sub)
     return parser
 
 
@@ -231,6 +235,10 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from sigverify.cli.declared import add_declared
 
     config, declared_note = add_declared(config, args.images_from)
+    from sigverify.cli.governance import lint_warnings
+
+    for warning in lint_warnings(config):  # once, before the report (stderr: stdout stays the report)
+        _err(f"sigverify: warning: {_stderr_text(warning)}")
     if args.trust_root:
         spec = args.trust_root
         if spec not in ("embedded", "tuf"):
@@ -297,6 +305,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_verify_blob(args.rest)
         if args.command == "merge":
             return _cmd_merge(args)
+        if args.command in ("import", "lint", "explain"):
+            from sigverify.cli import governance, imports
+
+            return imports.run(args) if args.command == "import" else governance.run(args)
         return _cmd_verify(args)
     except SystemExit as exc:  # argparse: --help/--version exit 0, usage errors 2
         code = exc.code
