@@ -26,8 +26,10 @@ from typing import Any
 
 import requests
 
-ACCEPT = ("application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, "
-          "application/vnd.docker.distribution.manifest.v2+json")
+ACCEPT = (
+    "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, "
+    "application/vnd.docker.distribution.manifest.v2+json"
+)
 _local = threading.local()
 _CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
 
@@ -154,8 +156,9 @@ def main(argv: list[str] | None = None) -> int:
         import urllib3
 
         global _pool
-        _pool = urllib3.HTTPConnectionPool(a.registry.split(":")[0], int(a.registry.split(":")[1]),
-                                           maxsize=a.concurrency, block=True, timeout=30.0)
+        _pool = urllib3.HTTPConnectionPool(
+            a.registry.split(":")[0], int(a.registry.split(":")[1]), maxsize=a.concurrency, block=True, timeout=30.0
+        )
         fn = one_urllib3
         base = ""
     with ThreadPoolExecutor(max_workers=a.concurrency) as ex:

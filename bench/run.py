@@ -101,8 +101,14 @@ def run_child(argv: Sequence[str], env: dict[str, str], out: Path | None = None)
     stdout = out.open("wb") if out is not None else None
     t0 = time.perf_counter()
     try:
-        p = subprocess.Popen(full, env=env, stdout=stdout or subprocess.DEVNULL, cwd=SOURCE.get("cwd"),
-                             stderr=stdout or subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        p = subprocess.Popen(
+            full,
+            env=env,
+            stdout=stdout or subprocess.DEVNULL,
+            cwd=SOURCE.get("cwd"),
+            stderr=stdout or subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+        )
         _pid, status, ru = os.wait4(p.pid, 0)
         wall = time.perf_counter() - t0
         p.returncode = os.waitstatus_to_exitcode(status)
@@ -174,7 +180,7 @@ class Phase:
 
     def __exit__(self, *exc: object) -> None:
         time.sleep(0.3)  # let the registry flush the last lines
-        self.lines = self.reg.access_lines()[self.start:]
+        self.lines = self.reg.access_lines()[self.start :]
         self.cpu = self._registry_cpu() - self.cpu0
         self.tokens = self._token_requests() - self.tokens0
 
@@ -196,22 +202,25 @@ def token_registry_class() -> type[Any]:
     """tests/fixtures/registry.py's RegistryServer with token auth, its realm on a port the bench's proxy owns."""
     from tests.fixtures.registry import RegistryServer
 
-    class TokenRegistry(RegistryServer):  # type: ignore[misc]
+    class TokenRegistry(RegistryServer):
         """docker-registry behind the test token server; clients reach the realm at 127.0.0.1:realm_port."""
 
         realm_port = 0
 
         def _config(self) -> str:
             text = str(super()._config())
+            server = self.token_server
+            assert server is not None, "TokenRegistry is only started with auth='token'"
             # the fixture's handler writes headers and body separately: without TCP_NODELAY, Nagle + delayed ACK
             # stall every token request on a kept-alive connection by ~40 ms
-            self.token_server._server.RequestHandlerClass.disable_nagle_algorithm = True
+            handler: Any = server._server.RequestHandlerClass
+            handler.disable_nagle_algorithm = True
             self.realm_port = free_port()
-            return text.replace(self.token_server.realm, f"http://127.0.0.1:{self.realm_port}/token")
+            return text.replace(server.realm, f"http://127.0.0.1:{self.realm_port}/token")
 
         @property
         def proc(self) -> subprocess.Popen[bytes] | None:
-            return self._proc  # type: ignore[no-any-return]
+            return self._proc
 
         def access_lines(self) -> list[str]:
             text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -246,8 +255,16 @@ def network(reg: Any, rtt_ms: float, setup_rtts: int) -> Iterator[Net]:
     if not maps:
         yield Net(rtt_ms, reg.host, reg)
         return
-    argv = [PY, str(REPO / "bench" / "wanproxy.py"), "--rtt-ms", str(rtt_ms), "--setup-rtts", str(setup_rtts),
-            "--deadline-s", "7200"] + [a for m in maps for a in ("--map", m)]
+    argv = [
+        PY,
+        str(REPO / "bench" / "wanproxy.py"),
+        "--rtt-ms",
+        str(rtt_ms),
+        "--setup-rtts",
+        str(setup_rtts),
+        "--deadline-s",
+        "7200",
+    ] + [a for m in maps for a in ("--map", m)]
     proxy = subprocess.Popen(argv, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
     try:
         assert proxy.stdout is not None
@@ -280,8 +297,10 @@ def populate(reg: Any, n: int, workdir: Path, workers: int = 8, repos: int = 1) 
     server = getattr(reg, "token_server", None)
     if server is not None:  # one push token for every repository, long enough for the whole setup
         server.expires_in = 6 * 3600
-        access = [{"type": "repository", "name": repo_of(i, repos), "actions": ["pull", "push"]}
-                  for i in range(min(n, max(repos, 1)))]
+        access = [
+            {"type": "repository", "name": repo_of(i, repos), "actions": ["pull", "push"]}
+            for i in range(min(n, max(repos, 1)))
+        ]
         auth["Authorization"] = "Bearer " + server.issue(reg.admin, access)
         server.expires_in = 300  # what clients get: Docker Hub's five minutes
 
@@ -323,10 +342,12 @@ def use_revision(rev: str, work: Path) -> None:
     """Run the sigverify of commit ``rev`` (git archive into the work dir), not the work tree's."""
     dest = work / "sigverify-src"
     dest.mkdir()
-    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", rev], check=True, capture_output=True,
-                            text=True).stdout.strip()
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", commit, "sigverify"], check=True,
-                             capture_output=True).stdout
+    commit = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--short", rev], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", commit, "sigverify"], check=True, capture_output=True
+    ).stdout
     subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
     SOURCE.update(dir=dest, rev=commit)
 
@@ -342,8 +363,9 @@ def sigverify_env() -> dict[str, str]:
 def trusted_root() -> str:
     import sigstore
 
-    return str(Path(sigstore.__file__).parent / "_store" / "https%3A%2F%2Ftuf-repo-cdn.sigstore.dev" /
-               "trusted_root.json")
+    return str(
+        Path(sigstore.__file__).parent / "_store" / "https%3A%2F%2Ftuf-repo-cdn.sigstore.dev" / "trusted_root.json"
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -355,13 +377,25 @@ def refs_on(net: Net, paths: list[str]) -> list[str]:
     return [f"{net.host}/{p}" for p in paths]
 
 
-def bench_sigverify(net: Net, paths: list[str], pub: Path, work: Path, concurrency: int | None,
-                    name: str = "sigverify") -> Measure:
+def bench_sigverify(
+    net: Net, paths: list[str], pub: Path, work: Path, concurrency: int | None, name: str = "sigverify"
+) -> Measure:
     refs = refs_on(net, paths)
     tag = f"{name}-{len(refs)}-{net.rtt_ms:g}"
     cfg = write_config(work / f"{tag}.yaml", refs, net.host, pub)
-    argv = [PY, "-m", "sigverify", "verify", "--config", str(cfg), "--format", "json", "--quiet",
-            "--json", str(work / f"{tag}.report.json")]
+    argv = [
+        PY,
+        "-m",
+        "sigverify",
+        "verify",
+        "--config",
+        str(cfg),
+        "--format",
+        "json",
+        "--quiet",
+        "--json",
+        str(work / f"{tag}.report.json"),
+    ]
     if concurrency:
         argv += ["--concurrency", str(concurrency)]
     report_path = work / f"{tag}.report.json"
@@ -378,8 +412,18 @@ def bench_sigverify(net: Net, paths: list[str], pub: Path, work: Path, concurren
 
 
 def cosign_argv(cosign: str, pub: Path) -> list[str]:
-    return [cosign, "verify", "--key", str(pub), "--insecure-ignore-tlog=true", f"--trusted-root={trusted_root()}",
-            "--allow-insecure-registry", "--allow-http-registry", "--output", "json"]
+    return [
+        cosign,
+        "verify",
+        "--key",
+        str(pub),
+        "--insecure-ignore-tlog=true",
+        f"--trusted-root={trusted_root()}",
+        "--allow-insecure-registry",
+        "--allow-http-registry",
+        "--output",
+        "json",
+    ]
 
 
 def bench_cosign_per_image(net: Net, paths: list[str], pub: Path, work: Path, cosign: str) -> Measure:
@@ -413,8 +457,18 @@ def bench_cosign_one_call(net: Net, paths: list[str], pub: Path, work: Path, cos
 def bench_floor(net: Net, paths: list[str], work: Path, concurrency: int, client: str = "requests") -> Measure:
     refs_file = work / f"floor-{len(paths)}.txt"
     refs_file.write_text("\n".join(paths))
-    argv = [PY, str(REPO / "bench" / "floor.py"), "--registry", net.host, "--concurrency", str(concurrency),
-            "--refs-file", str(refs_file), "--client", client]
+    argv = [
+        PY,
+        str(REPO / "bench" / "floor.py"),
+        "--registry",
+        net.host,
+        "--concurrency",
+        str(concurrency),
+        "--refs-file",
+        str(refs_file),
+        "--client",
+        client,
+    ]
     with Phase(net.reg) as ph:
         code, wall, cpu, rss = run_child(argv, dict(os.environ), work / "floor.out")
     name = "raw-HTTP floor (requests.Session)" if client == "requests" else f"raw-HTTP floor ({client} pool)"
@@ -427,8 +481,7 @@ def median_wall(argv: list[str], env: dict[str, str], n: int) -> float:
     return round(statistics.median(run_child(argv, env)[1] for _ in range(n)), 3)
 
 
-def startup_times(net: Net, paths: list[str], pub: Path, work: Path, cosigns: list[str],
-                  n: int = 7) -> dict[str, Any]:
+def startup_times(net: Net, paths: list[str], pub: Path, work: Path, cosigns: list[str], n: int = 7) -> dict[str, Any]:
     """`--version` / `version` start-up (median of n, interleaved) and one image verified by a fresh process."""
     env, cenv = sigverify_env(), offline_env(work / "cosign-home")
     out: dict[str, Any] = {}
@@ -444,8 +497,10 @@ def startup_times(net: Net, paths: list[str], pub: Path, work: Path, cosigns: li
         out[f"{k}, s (min-max)"] = [round(min(v), 3), round(max(v), 3)]
     ones = [bench_sigverify(net, paths[:1], pub, work, None, name="sigverify-one") for _ in range(n)]
     out[f"sigverify one image, s (median of {n})"] = round(statistics.median(m.wall_s for m in ones), 3)
-    out["sigverify one image, s (min-max)"] = [round(min(m.wall_s for m in ones), 3),
-                                               round(max(m.wall_s for m in ones), 3)]
+    out["sigverify one image, s (min-max)"] = [
+        round(min(m.wall_s for m in ones), 3),
+        round(max(m.wall_s for m in ones), 3),
+    ]
     out["sigverify one image, requests"] = ones[0].requests
     out["sigverify one image, CPU s"] = round(statistics.median(m.cpu_s for m in ones), 3)
     for c in cosigns:
@@ -467,8 +522,10 @@ def table(rows: list[Measure], base: Measure, floor: Measure | None) -> str:
         if m is floor or m.name.startswith("raw-HTTP"):
             ratio = f"sigverify/this = {base.wall_s / m.wall_s:.2f}"
         fail = f" ({m.failures} failed)" if m.failures else ""
-        lines.append(f"| {m.name}{fail} | {m.wall_s:.2f} | {m.cpu_s:.2f} | {m.peak_rss_mb:.0f} | "
-                     f"{m.requests_per_image:g} | {m.token_requests} | {m.registry_cpu_s:.2f} | {ratio} |")
+        lines.append(
+            f"| {m.name}{fail} | {m.wall_s:.2f} | {m.cpu_s:.2f} | {m.peak_rss_mb:.0f} | "
+            f"{m.requests_per_image:g} | {m.token_requests} | {m.registry_cpu_s:.2f} | {ratio} |"
+        )
     return "\n".join(lines)
 
 
@@ -484,8 +541,11 @@ def side_by_side(nets: dict[str, dict[str, Measure]]) -> str:
         cells = [name]
         for lb in labels:
             m = nets[lb].get(name)
-            cells += ([f"{m.wall_s:.2f}", f"{m.cpu_s:.2f}", f"{m.requests_per_image:g}", f"{m.peak_rss_mb:.0f}"]
-                      if m else ["-"] * 4)
+            cells += (
+                [f"{m.wall_s:.2f}", f"{m.cpu_s:.2f}", f"{m.requests_per_image:g}", f"{m.peak_rss_mb:.0f}"]
+                if m
+                else ["-"] * 4
+            )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -508,18 +568,30 @@ def meta(args: argparse.Namespace, cosigns: list[str]) -> dict[str, Any]:
     return {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": ".venv/bin/python bench/run.py " + " ".join(sys.argv[1:]),
-        "sigverify_commit": SOURCE["rev"] or subprocess.run([*git, "rev-parse", "--short", "HEAD"],
-                                                            capture_output=True, text=True).stdout.strip() or None,
+        "sigverify_commit": SOURCE["rev"]
+        or subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+        or None,
         "sigverify_source": f"git archive of {SOURCE['rev']}" if SOURCE["rev"] else "work tree",
         "sigverify_package_modified_in_work_tree": bool(dirty.strip()) if not SOURCE["rev"] else None,
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "cpu_model": cpu_model(), "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()]},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "cpu_model": cpu_model(),
+            "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],
+        },
         "registry": "Debian docker-registry (distribution 2.8), plain HTTP on 127.0.0.1, filesystem storage, "
-                    + ("token auth (tests/fixtures/registry.py TokenServer, anonymous pull tokens, 300 s)"
-                       if auth == "token" else "no auth"),
+        + (
+            "token auth (tests/fixtures/registry.py TokenServer, anonymous pull tokens, 300 s)"
+            if auth == "token"
+            else "no auth"
+        ),
         "repositories": getattr(args, "repos", 1),
-        "network": {"rtt_ms": getattr(args, "rtt_ms", "0"), "setup_rtts_per_connection": args.setup_rtts,
-                    "proxy": "bench/wanproxy.py (asyncio, own process) when rtt > 0"},
+        "network": {
+            "rtt_ms": getattr(args, "rtt_ms", "0"),
+            "setup_rtts_per_connection": args.setup_rtts,
+            "proxy": "bench/wanproxy.py (asyncio, own process) when rtt > 0",
+        },
         "signatures": "classic cosign key signatures (.sig tag), one per image, made by tests/interop/classic_sign.py",
         "cosign": [f"{c} ({tool_version(c)})" for c in cosigns],
         "concurrency": args.concurrency or f"sigverify default ({DEFAULT_CONCURRENCY})",
@@ -562,8 +634,9 @@ def start_registry(args: argparse.Namespace, work: Path) -> Any:
     return RegistryProcess(registry_bin, work / "registry", kind="docker-registry").start()
 
 
-def compare_one(args: argparse.Namespace, net: Net, paths: list[str], pub: Path, work: Path,
-                cosigns: list[str]) -> tuple[list[Measure], Measure, Measure]:
+def compare_one(
+    args: argparse.Namespace, net: Net, paths: list[str], pub: Path, work: Path, cosigns: list[str]
+) -> tuple[list[Measure], Measure, Measure]:
     """Interleaved rounds of every contender on one network; the medians."""
     conc = args.concurrency or DEFAULT_CONCURRENCY
     bench_floor(net, paths, work, conc)  # warm-up: the registry's caches see every object once before measuring
@@ -576,8 +649,11 @@ def compare_one(args: argparse.Namespace, net: Net, paths: list[str], pub: Path,
             runs[c].append(bench_cosign_one_call(net, paths, pub, work, c))
         runs["floor"].append(bench_floor(net, paths, work, conc))
         runs["floor3"].append(bench_floor(net, paths, work, conc, client="urllib3"))
-        print(f"  [{net.label}] round {r + 1}: " + ", ".join(f"{Path(k).name} {v[-1].wall_s:.2f}s"
-                                                             for k, v in runs.items() if v), file=sys.stderr)
+        print(
+            f"  [{net.label}] round {r + 1}: "
+            + ", ".join(f"{Path(k).name} {v[-1].wall_s:.2f}s" for k, v in runs.items() if v),
+            file=sys.stderr,
+        )
     sv, floor = median_of(runs["sigverify"]), median_of(runs["floor"])
     rows: list[Measure] = [sv]
     if cosigns and net.rtt_ms == 0 and not args.skip_cosign_per_image:
@@ -597,13 +673,22 @@ def sweep(args: argparse.Namespace, net: Net, paths: list[str], pub: Path, work:
         for c in levels:
             sv[c].append(bench_sigverify(net, paths, pub, work, c))
             fl[c].append(bench_floor(net, paths, work, c))
-        print(f"  [{net.label}] sweep round {r + 1}: " + ", ".join(
-            f"c{c} {sv[c][-1].wall_s:.2f}/{fl[c][-1].wall_s:.2f}s" for c in levels), file=sys.stderr)
+        print(
+            f"  [{net.label}] sweep round {r + 1}: "
+            + ", ".join(f"c{c} {sv[c][-1].wall_s:.2f}/{fl[c][-1].wall_s:.2f}s" for c in levels),
+            file=sys.stderr,
+        )
     out = []
     for c in levels:
         s, f = median_of(sv[c]), median_of(fl[c])
-        out.append({"concurrency": c, "sigverify": asdict(s), "floor": asdict(f),
-                    "sigverify_over_floor": round(s.wall_s / f.wall_s, 2)})
+        out.append(
+            {
+                "concurrency": c,
+                "sigverify": asdict(s),
+                "floor": asdict(f),
+                "sigverify_over_floor": round(s.wall_s / f.wall_s, 2),
+            }
+        )
     return out
 
 
@@ -623,8 +708,9 @@ def compare(args: argparse.Namespace, reg: Any, work: Path) -> dict[str, Any]:
             rows, sv, floor = compare_one(args, net, paths, pub, work, cosigns)
             nets[net.label] = {m.name: m for m in rows}
             entry: dict[str, Any] = {"rtt_ms": rtt, "rows": [asdict(m) for m in rows], "table": table(rows, sv, floor)}
-            entry["startup"] = startup_times(net, paths, pub, work, cosigns if rtt == rtts[0] else [],
-                                             n=args.startup_repeat)
+            entry["startup"] = startup_times(
+                net, paths, pub, work, cosigns if rtt == rtts[0] else [], n=args.startup_repeat
+            )
             if args.sweep and rtt == max(rtts):
                 entry["sweep"] = sweep(args, net, paths, pub, work)
             result["networks"][net.label] = entry
@@ -635,19 +721,25 @@ def compare(args: argparse.Namespace, reg: Any, work: Path) -> dict[str, Any]:
                 tool = m.name.split()[0]
                 targets[f"[{net.label}] {tool} one call / sigverify (wall)"] = round(m.wall_s / sv.wall_s, 1)
                 targets[f"[{net.label}] sigverify CPU / {m.name.split()[0]} one call CPU"] = round(
-                    sv.cpu_s / max(m.cpu_s, 0.01), 2)
+                    sv.cpu_s / max(m.cpu_s, 0.01), 2
+                )
     result["side_by_side"] = side_by_side(nets)
     result["targets"] = targets
-    print(f"\n{len(paths)} key-signed images, {args.repos} repositories, auth {args.auth}, concurrency "
-          f"{args.concurrency or DEFAULT_CONCURRENCY}, {os.cpu_count()} CPUs, load average "
-          + ", ".join(f"{x:.1f}" for x in os.getloadavg()) + "\n")
+    print(
+        f"\n{len(paths)} key-signed images, {args.repos} repositories, auth {args.auth}, concurrency "
+        f"{args.concurrency or DEFAULT_CONCURRENCY}, {os.cpu_count()} CPUs, load average "
+        + ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        + "\n"
+    )
     for label, entry in result["networks"].items():
         print(f"## {label}\n\n{entry['table']}\n")
         for k, v in entry["startup"].items():
             print(f"{k}: {v}")
         for p in entry.get("sweep", []):
-            print(f"concurrency {p['concurrency']:3d}: sigverify {p['sigverify']['wall_s']:.2f}s "
-                  f"floor {p['floor']['wall_s']:.2f}s ratio {p['sigverify_over_floor']}")
+            print(
+                f"concurrency {p['concurrency']:3d}: sigverify {p['sigverify']['wall_s']:.2f}s "
+                f"floor {p['floor']['wall_s']:.2f}s ratio {p['sigverify_over_floor']}"
+            )
         print()
     print(result["side_by_side"] + "\n")
     for k, v in targets.items():
@@ -672,17 +764,24 @@ def scaling(args: argparse.Namespace, reg: Any, work: Path) -> dict[str, Any]:
                 fls.append(bench_floor(net, paths[:n], work, conc))
             sv, fl = median_of(svs), median_of(fls)
             points.append({"images": n, "sigverify": asdict(sv), "floor": asdict(fl)})
-            print(f"  {n:5d} images: sigverify {sv.wall_s:6.2f}s {sv.cpu_s:6.2f} CPU s {sv.peak_rss_mb:5.0f} MB "
-                  f"{sv.requests_per_image} req/img ({sv.note}) | floor {fl.wall_s:6.2f}s {fl.peak_rss_mb:5.0f} MB",
-                  file=sys.stderr)
+            print(
+                f"  {n:5d} images: sigverify {sv.wall_s:6.2f}s {sv.cpu_s:6.2f} CPU s {sv.peak_rss_mb:5.0f} MB "
+                f"{sv.requests_per_image} req/img ({sv.note}) | floor {fl.wall_s:6.2f}s {fl.peak_rss_mb:5.0f} MB",
+                file=sys.stderr,
+            )
     result: dict[str, Any] = {"meta": meta(args, []), "points": points}
-    lines = ["| images | sigverify wall s | floor wall s | sigverify/floor | sigverify CPU s | sigverify peak RSS MB |"
-             " sigverify ms/image | req/image |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| images | sigverify wall s | floor wall s | sigverify/floor | sigverify CPU s | sigverify peak RSS MB |"
+        " sigverify ms/image | req/image |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for p in points:
         s, f = p["sigverify"], p["floor"]
-        lines.append(f"| {p['images']} | {s['wall_s']:.2f} | {f['wall_s']:.2f} | {s['wall_s'] / f['wall_s']:.2f} | "
-                     f"{s['cpu_s']:.2f} | {s['peak_rss_mb']:.0f} | {1000 * s['wall_s'] / p['images']:.1f} | "
-                     f"{s['requests_per_image']:g} |")
+        lines.append(
+            f"| {p['images']} | {s['wall_s']:.2f} | {f['wall_s']:.2f} | {s['wall_s'] / f['wall_s']:.2f} | "
+            f"{s['cpu_s']:.2f} | {s['peak_rss_mb']:.0f} | {1000 * s['wall_s'] / p['images']:.1f} | "
+            f"{s['requests_per_image']:g} |"
+        )
     result["table"] = "\n".join(lines)
     print(result["table"])
     plot(points, RESULTS / "scaling.png")
@@ -720,27 +819,53 @@ def plot(points: list[dict[str, Any]], path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--images", type=int, default=200, help="images for the comparison (default 200)")
-    ap.add_argument("--concurrency", type=int, default=None,
-                    help=f"sigverify --concurrency and the floor's (default: sigverify's, {DEFAULT_CONCURRENCY})")
+    ap.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help=f"sigverify --concurrency and the floor's (default: sigverify's, {DEFAULT_CONCURRENCY})",
+    )
     ap.add_argument("--scaling", metavar="N,N,...", help="instead: sigverify and floor at these sizes, with a plot")
-    ap.add_argument("--repeat", type=int, default=3,
-                    help="rounds of sigverify / one cosign call / floor, median reported (default 3)")
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="rounds of sigverify / one cosign call / floor, median reported (default 3)",
+    )
     ap.add_argument("--skip-cosign-per-image", action="store_true", help="skip the slowest row")
-    ap.add_argument("--rtt-ms", default="0", metavar="MS[,MS...]",
-                    help="networks to measure: 0 = loopback, N = bench/wanproxy.py adding N ms per round trip "
-                         "(e.g. 0,40 side by side; default 0)")
+    ap.add_argument(
+        "--rtt-ms",
+        default="0",
+        metavar="MS[,MS...]",
+        help="networks to measure: 0 = loopback, N = bench/wanproxy.py adding N ms per round trip "
+        "(e.g. 0,40 side by side; default 0)",
+    )
     ap.add_argument("--setup-rtts", type=int, default=1, help="extra round trips per new connection (default 1)")
-    ap.add_argument("--auth", choices=("none", "token"), default="none",
-                    help="token: the registry behind a token server, anonymous pull tokens (default none)")
-    ap.add_argument("--repos", type=int, default=None, help="repositories the images are spread over "
-                    "(default 1; 20 with --auth token)")
-    ap.add_argument("--cosign", default="cosign2,cosign3", help="cosign binaries for the one-call rows "
-                    "(peer names or paths; the first also runs per image; default cosign2,cosign3)")
-    ap.add_argument("--sweep", metavar="C,C,...", help="also sigverify and floor at these concurrencies "
-                    "on the largest --rtt-ms")
+    ap.add_argument(
+        "--auth",
+        choices=("none", "token"),
+        default="none",
+        help="token: the registry behind a token server, anonymous pull tokens (default none)",
+    )
+    ap.add_argument(
+        "--repos",
+        type=int,
+        default=None,
+        help="repositories the images are spread over (default 1; 20 with --auth token)",
+    )
+    ap.add_argument(
+        "--cosign",
+        default="cosign2,cosign3",
+        help="cosign binaries for the one-call rows "
+        "(peer names or paths; the first also runs per image; default cosign2,cosign3)",
+    )
+    ap.add_argument(
+        "--sweep", metavar="C,C,...", help="also sigverify and floor at these concurrencies on the largest --rtt-ms"
+    )
     ap.add_argument("--startup-repeat", type=int, default=7, help="runs of the start-up probes (default 7)")
-    ap.add_argument("--sigverify-rev", metavar="REV", help="measure sigverify as committed at REV (git archive), "
-                    "not the work tree")
+    ap.add_argument(
+        "--sigverify-rev", metavar="REV", help="measure sigverify as committed at REV (git archive), not the work tree"
+    )
     ap.add_argument("--out", type=Path, default=None, help="JSON output (default bench/results/latest.json)")
     args = ap.parse_args(argv)
     if args.repos is None:

@@ -23,6 +23,9 @@ import sys
 CHUNK = 65536
 
 
+_ACTIVE: set[asyncio.Task[None]] = set()  # strong references: asyncio keeps only weak ones to running tasks
+
+
 class Stats:
     """Connections and bytes forwarded (printed on exit, to stderr)."""
 
@@ -31,8 +34,9 @@ class Stats:
     down_bytes = 0
 
 
-async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: float, not_before: float,
-                up: bool) -> None:
+async def _pump(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: float, not_before: float, up: bool
+) -> None:
     """Copy reader -> writer, each chunk released ``delay`` s after it arrived (never before ``not_before``)."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
@@ -44,7 +48,7 @@ async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, dela
                 await queue.put((max(loop.time(), not_before) + delay, data))
                 if not data:
                     return
-        except (ConnectionError, OSError):
+        except Exception:  # reset, or anything else: end the other side instead of leaving it waiting
             await queue.put((loop.time(), b""))
 
     async def write() -> None:
@@ -70,11 +74,16 @@ async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, dela
     await asyncio.gather(read(), write())
 
 
-async def _handle(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter, host: str, port: int,
-                  rtt: float, setup_rtts: int) -> None:
+async def _handle(
+    client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter, host: str, port: int, rtt: float, setup_rtts: int
+) -> None:
     loop = asyncio.get_running_loop()
     opened = loop.time()
     Stats.connections += 1
+    task = asyncio.current_task()
+    if task is not None:
+        _ACTIVE.add(task)
+        task.add_done_callback(_ACTIVE.discard)
     try:
         up_r, up_w = await asyncio.open_connection(host, port)
     except OSError:
@@ -96,8 +105,7 @@ async def serve(maps: list[tuple[int, str, int]], rtt: float, setup_rtts: int, d
         if host not in ("127.0.0.1", "localhost"):
             raise SystemExit(f"--map target must be loopback, got {host}")
 
-        async def handler(r: asyncio.StreamReader, w: asyncio.StreamWriter, host: str = host,
-                          port: int = port) -> None:
+        async def handler(r: asyncio.StreamReader, w: asyncio.StreamWriter, host: str = host, port: int = port) -> None:
             await _handle(r, w, host, port, rtt, setup_rtts)
 
         servers.append(await asyncio.start_server(handler, "127.0.0.1", listen, backlog=512))
@@ -111,8 +119,11 @@ async def serve(maps: list[tuple[int, str, int]], rtt: float, setup_rtts: int, d
         await asyncio.wait_for(stop.wait(), timeout=deadline)
     for s in servers:
         s.close()
-    print(json.dumps({"connections": Stats.connections, "up_bytes": Stats.up_bytes,
-                      "down_bytes": Stats.down_bytes}), file=sys.stderr, flush=True)
+    print(
+        json.dumps({"connections": Stats.connections, "up_bytes": Stats.up_bytes, "down_bytes": Stats.down_bytes}),
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
