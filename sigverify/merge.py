@@ -60,7 +60,8 @@ def fingerprint(config: Config, targets: Sequence[Target]) -> str:
     shard jobs that check the repository out in different directories still agree.
     """
     config_dir = os.path.dirname(os.path.abspath(config.path)) if config.path else os.getcwd()
-    subs = sorted({(config_dir + os.sep, "./"), (os.getcwd() + os.sep, "./")}, key=lambda s: -len(s[0]))
+    dirs = {d for d in (config_dir, os.getcwd()) if os.path.dirname(d) != d}  # never the root directory
+    subs = sorted(((d + os.sep, "./") for d in dirs), key=lambda s: -len(s[0]))
     doc = {
         "config": {k: v for k, v in _canonical(config, subs).items() if k not in ("path", "images")},
         "images": [_canonical(str(t.ref), subs) for t in targets],
