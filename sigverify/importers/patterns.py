@@ -254,9 +254,11 @@ def go_regexp(expr: str) -> str:
         inner, start = inner[1:], ""
     if simple and inner.endswith("\\Z") and not inner.endswith("\\\\Z"):
         inner, end = inner[: -len("\\Z")], ""
+    # Go's \d, \w, \s and \b are ASCII; Python's are Unicode unless the pattern says (?a)
+    ascii_flag = "(?a)" if re.search(r"\\[dDwWsSbB]", expr) else ""
     if not start and not end:
-        return inner
-    return f"{start}(?:{inner}){end}"
+        return ascii_flag + inner
+    return f"{ascii_flag}{start}(?:{inner}){end}"
 
 
 def _dollar_is_end(expr: str) -> str:

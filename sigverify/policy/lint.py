@@ -19,7 +19,7 @@ _FOREIGN_SUBJECTS = (
     "https://github.com/attacker/fork/.github/workflows/release.yml@refs/heads/main",
     "attacker@example.net",
 )
-_FOREIGN_ISSUERS = ("https://attacker.example/oidc", "https://accounts.google.com")
+_FOREIGN_ISSUERS = ("https://attacker.example/oidc", "https://token.actions.githubusercontent.com.attacker.example")
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ def _literal(expr: str) -> str | None:
 
 
 def _regexp(p: Pattern, field: str, w: Callable[[str, str, str], None], foreign: tuple[str, ...]) -> None:
-    expr = p.value
+    expr = p.value.removeprefix("(?a)")  # an ASCII-only flag (imported Go regexps) changes nothing below
     key = f"{field}_regexp"
     literal = _literal(expr.removeprefix("^").removesuffix("$"))
     if literal is not None:

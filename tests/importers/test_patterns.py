@@ -167,6 +167,7 @@ def test_refusals_are_needed() -> None:
         ("ci-bot", "(?s:.*)(?:ci-bot)(?s:.*)", "the-ci-bot@x", "robot"),
         (r"^https://github\.com/acme/.*$", r"https://github\.com/acme/.*", "https://github.com/acme/x", "x"),
         ("^a|b$", r"(?s:.*)(?:^a|b\Z)(?s:.*)", "a-x", "xb\n"),  # Go's $ is the very end
+        (r"^v\d+$", r"(?a)v\d+", "v12", "v\u0661\u0662"),  # Go's \d is ASCII: Arabic-Indic digits do not match
     ],
 )
 def test_go_regexps_keep_their_meaning(expr: str, python: str, yes: str, no: str) -> None:
