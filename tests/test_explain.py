@@ -105,3 +105,13 @@ def test_images_from_manifests_keep_their_lines(config: Path, capsys: pytest.Cap
 def test_an_invalid_reference_is_shown(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["explain", "--config", str(config), "ghcr.io/Acme/x"]) == 0
     assert "invalid reference:" in capsys.readouterr().out
+
+
+def test_a_layout_listed_in_the_config_is_relative_to_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)  # not the config's directory
+    example = Path(__file__).resolve().parents[1] / "examples" / "sigverify.yaml"
+    assert main(["explain", "--config", str(example)]) == 0
+    out = capsys.readouterr().out
+    assert "oci:oci-layout:app-1.0" in out
+    assert "no policy matches" not in out and "policy 'example-release'" in out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 
 from sigverify.errors import InvalidReferenceError
 from sigverify.formats import FORMATS
@@ -11,13 +12,14 @@ from sigverify.reference import parse
 
 
 def explain(config: Config, images: list[tuple[str, str | None]]) -> tuple[str, bool]:
-    """The explanation text for every (reference, where written), and whether every image matched a policy."""
+    """The explanation text for every (reference, where written as file:line), and whether every image matched a
+    policy. A relative ``oci:`` layout is resolved against the directory of the file that names it."""
     lines: list[str] = []
     all_matched = True
     for ref, where in images:
         lines.append(f"{ref}" + (f"  ({where})" if where else ""))
         try:
-            parsed = parse(ref)
+            parsed = parse(ref, base_dir=_base_dir(where))
         except InvalidReferenceError as exc:
             lines.append(f"  invalid reference: {exc.message}")
             all_matched = False
@@ -33,6 +35,13 @@ def explain(config: Config, images: list[tuple[str, str | None]]) -> tuple[str, 
             lines.extend(_policy(policy, name))
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n", all_matched
+
+
+def _base_dir(where: str | None) -> str | None:
+    if where is None:
+        return None
+    file = where.rsplit(":", 1)[0] if where.rsplit(":", 1)[-1].isdigit() else where
+    return os.path.dirname(os.path.abspath(file)) if os.path.isfile(file) else None
 
 
 def _policy(policy: Policy, name: str) -> list[str]:
