@@ -160,3 +160,11 @@ def test_reports_state_the_digest_contract(tmp_path: Path, capsys: pytest.Captur
     contract = "verified exactly the digests it reports"
     assert contract in capsys.readouterr().out
     assert contract in j.read_text() and contract in s.read_text()
+
+
+def test_a_usage_error_is_annotated_in_github(gh: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["verify", "--bogus\n::add-mask::x\x1b"]) == 2  # argparse quotes unknown arguments raw
+    captured = capsys.readouterr()
+    assert captured.out.startswith("::error title=sigverify usage error::unrecognized arguments: --bogus\\n")
+    assert len(captured.out.splitlines()) == 1 and "\x1b" not in captured.out + captured.err
+    assert not any(line.startswith("::add-mask::") for line in captured.err.splitlines())

@@ -23,7 +23,14 @@ DEFAULT_CONFIG = "sigverify.yaml"
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # usage errors exit 2 with a tip
+        from sigverify import ci
+        from sigverify.report.safe import plain
+
+        message = plain(message)  # the arguments may carry text from elsewhere: one line, no secrets
         self.print_usage(sys.stderr)
+        if ci.detect("auto", os.environ) == "github":  # visible in the run's annotations, not only in the log
+            sys.stderr.flush()
+            print(ci.workflow_command("error", message, title="sigverify usage error"), flush=True)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n  Tip: run `{self.prog} --help`.\n")
 
 
