@@ -203,3 +203,27 @@ def test_deep_rekor_entry_body_is_tlog_invalid(tmp_path: Path) -> None:
     check = VERIFIER.verify(cand, authority, harness.context(TrustStore(str(root))))
     assert not check.ok and check.reason is not None
     assert check.reason.code == Code.TLOG_INVALID, check.reason
+
+
+# -- found by the byte-flip sweep ---------------------------------------------------------------------------------
+
+
+def test_log_entry_naming_no_trusted_log_is_tlog_invalid(vectors: Path) -> None:
+    """A Rekor v2 entry whose logId was flipped still verified: sigstore-python treats the ID as a hint and tries
+    every key, so the validity window check keyed on it was skipped. Now the ID must name a log of the root."""
+    from sigverify.crypto.trustroot import TrustStore
+    from sigverify.formats.blob import read_blob_input, verify_blob
+    from sigverify.policy.model import KeylessIdentity, Pattern
+
+    case = vectors / "sigstore-conformance/test/assets/bundle-verify/rekor2-happy-path"
+    doc = json.loads((case / "bundle.sigstore.json").read_bytes())
+    identity = KeylessIdentity(issuer=Pattern(".*", regexp=True), subject=Pattern(".*", regexp=True))
+    trust = TrustStore(str(case / "trusted_root.json"))
+    artifact = read_blob_input(str(case.parent / "a.txt"))
+    assert verify_blob(artifact, trust=trust, bundle=json.dumps(doc).encode(), identity=identity).ok  # control
+    key_id = bytearray(base64.b64decode(doc["verificationMaterial"]["tlogEntries"][0]["logId"]["keyId"]))
+    key_id[5] ^= 0x01  # the 4-byte checkpoint key hint is unchanged
+    doc["verificationMaterial"]["tlogEntries"][0]["logId"]["keyId"] = base64.b64encode(bytes(key_id)).decode()
+    check = verify_blob(artifact, trust=trust, bundle=json.dumps(doc).encode(), identity=identity)
+    assert not check.ok and check.reason is not None
+    assert check.reason.code == Code.TLOG_INVALID and "names no transparency log" in check.reason.message

@@ -267,14 +267,24 @@ class _IdentityMatchedByCaller:
 
 
 def _check_tlog_key_validity(bundle: Any, trust: TrustStore, signer: str | None) -> None:
-    """The Rekor key must have been valid at the integrated time (trusted root ``validFor``, inclusive)."""
+    """The entry's ``logId`` names a log of the trusted root (sigstore-python treats it as a hint and tries every
+    key, so an unknown ID would skip the check below), and that key was valid at the integrated time (``validFor``,
+    inclusive)."""
     inner = bundle.log_entry._inner
+    log_id = inner.log_id.key_id.hex()
+    keys = trust.rekor_key(log_id)
+    if not keys:
+        raise Failure(
+            Code.TLOG_INVALID,
+            "the log entry's logId names no transparency log of the trusted root",
+            expected="the key ID of a tlogs entry of the trusted root",
+            found=log_id or "(empty)",
+            signer=signer,
+        )
     if not inner.integrated_time or not inner.inclusion_promise:
         return
     when = _dt.datetime.fromtimestamp(int(inner.integrated_time), tz=_dt.UTC)
-    log_id = inner.log_id.key_id.hex()
-    keys = trust.rekor_key(log_id)
-    if keys and not any(k.valid_at(when) for k in keys):
+    if not any(k.valid_at(when) for k in keys):
         raise Failure(
             Code.TLOG_INVALID,
             "the transparency log key was not valid at the entry's integrated time",
