@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sigverify.policy.model import Authority, Config, Pattern
+from sigverify.policy.yamlstrict import KeyPath, YamlDoc, parse_strict
 
 _ANY_RUN = re.compile(r"(?<!\\)\.[*+]")  # '.*' or '.+' (not '\.*')
 _LEADING_ANY = re.compile(r"^(?:\(\?s:\.\*\)|\.\*|\.\+|\(\?:\.\*\))")
 _META = set(".^$*+?{}[]()|\\")
 _UNESCAPED_DOT_IN_HOST = re.compile(r"^(?:\^)?https?://[A-Za-z0-9-]+(?<!\\)\.[A-Za-z]")
-_DEFAULT_ALLOW = re.compile(r"^default:\s*[\"']?allow\b", re.MULTILINE)
 # Identities an attacker can obtain (any GitHub repository, any e-mail account): a subject rule must reject them.
 _FOREIGN_SUBJECTS = (
     "https://github.com/attacker/fork/.github/workflows/release.yml@refs/heads/main",
@@ -41,25 +41,36 @@ class LintWarning:
 def lint(config: Config) -> list[LintWarning]:
     """Every warning for ``config``, in file order."""
     out: list[LintWarning] = []
+    doc = _doc(config.path)
     if config.default == "allow":
         out.append(LintWarning(
-            "DEFAULT_ALLOW", config.path, _default_line(config.path), "config",
+            "DEFAULT_ALLOW", config.path, doc.line(("default",)) if doc else None, "config",
             "default: allow passes every image no policy matches, unverified",
             "write default: deny (or leave it out) and give those images a policy",
         ))
-    for policy in config.policies:
-        for auth in policy.authorities:
+    for pi, policy in enumerate(config.policies):
+        for ai, auth in enumerate(policy.authorities):
             where = f"policy {policy.name!r}, authority {auth.name!r}"
-            out.extend(_authority(auth, where, config.path))
+            out.extend(_authority(auth, where, config.path, doc, ("policies", pi, "authorities", ai)))
     return sorted(out, key=lambda w: (w.file != config.path, w.line or 0))
 
 
-def _authority(auth: Authority, where: str, file: str) -> list[LintWarning]:
+def _doc(path: str) -> YamlDoc | None:
+    """The config's YAML with its lines (it loaded, so it parses); None when it cannot be read again."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except OSError:
+        return None
+    doc, problems = parse_strict(text, path)
+    return doc if not problems else None
+
+
+def _authority(auth: Authority, where: str, file: str, doc: YamlDoc | None, base: KeyPath) -> list[LintWarning]:
     out: list[LintWarning] = []
-    line = auth.location.line
     path = auth.location.file or file
 
-    def warn(code: str, message: str, fix: str) -> None:
+    def warn(code: str, message: str, fix: str, key: KeyPath = ()) -> None:
+        line = doc.line((*base, *key)) if doc is not None and path == file else auth.location.line
         out.append(LintWarning(code, path, line, where, message, fix))
 
     if auth.keyless is None:
@@ -67,15 +78,15 @@ def _authority(auth: Authority, where: str, file: str) -> list[LintWarning]:
     if auth.tlog == "ignore":
         warn("TLOG_IGNORED", "tlog: ignore on a keyless authority: a Fulcio certificate lives ten minutes, and "
              "only the transparency-log proof shows the signature was made while it was valid",
-             "remove tlog: ignore (sign with the log: cosign sign without --tlog-upload=false)")
+             "remove tlog: ignore (sign with the log: cosign sign without --tlog-upload=false)", ("tlog",))
     issuer, subject = auth.keyless.issuer, auth.keyless.subject
     if not issuer.regexp and issuer.value.startswith("http://"):
         warn("HTTP_ISSUER", f"issuer {issuer.value} is plain http: its tokens could be forged in transit",
-             f"issuer: https://{issuer.value[len('http://'):]}")
+             f"issuer: https://{issuer.value[len('http://'):]}", ("keyless", "issuer"))
     if issuer.regexp:
-        _regexp(issuer, "issuer", warn, _FOREIGN_ISSUERS)
+        _regexp(issuer, "issuer", lambda c, m, f: warn(c, m, f, ("keyless", "issuer_regexp")), _FOREIGN_ISSUERS)
     if subject.regexp:
-        _regexp(subject, "subject", warn, _FOREIGN_SUBJECTS)
+        _regexp(subject, "subject", lambda c, m, f: warn(c, m, f, ("keyless", "subject_regexp")), _FOREIGN_SUBJECTS)
     return out
 
 
@@ -129,12 +140,3 @@ def _regexp(p: Pattern, field: str, w: Callable[[str, str, str], None], foreign:
     if "http://" in expr or "https?" in expr:
         w("HTTP_ISSUER" if field == "issuer" else "REGEXP_HTTP", f"{key} '{expr}' accepts plain http",
           "accept https:// only")
-
-
-def _default_line(path: str) -> int | None:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError:
-        return None
-    m = _DEFAULT_ALLOW.search(text)
-    return text.count("\n", 0, m.start()) + 1 if m else None

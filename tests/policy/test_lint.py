@@ -58,7 +58,7 @@ def test_identity_rules(keyless: str, codes: list[str], tmp_path: Path) -> None:
 def test_default_allow_and_tlog_ignore_on_keyless(tmp_path: Path) -> None:
     cfg = _config(tmp_path, GOOD, extra="default: allow\n", tlog="        tlog: ignore\n")
     warnings = lint(load_config(cfg))
-    assert [(w.code, w.line) for w in warnings] == [("DEFAULT_ALLOW", 2), ("TLOG_IGNORED", 7)]
+    assert [(w.code, w.line) for w in warnings] == [("DEFAULT_ALLOW", 2), ("TLOG_IGNORED", 9)]
     assert "remove tlog: ignore" in warnings[1].fix
 
 
@@ -77,7 +77,7 @@ def test_lint_command_warns_and_strict_fails(tmp_path: Path, capsys: pytest.Capt
     cfg = _config(tmp_path, "{issuer: https://accounts.google.com, subject_regexp: '.*@acme\\.example'}")
     assert main(["lint", "--config", str(cfg)]) == 0
     out = capsys.readouterr().out
-    assert f"warning: {cfg}:6: policy 'release', authority 'ci': REGEXP_UNANCHORED:" in out
+    assert f"warning: {cfg}:7: policy 'release', authority 'ci': REGEXP_UNANCHORED:" in out
     assert "fix: start the regexp with the literal beginning of the subject" in out
     assert main(["lint", "--config", str(cfg), "--strict"]) == 2
     assert "error: " in capsys.readouterr().out
