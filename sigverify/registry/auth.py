@@ -13,17 +13,9 @@ from sigverify.errors import RegistryError
 from sigverify.models import Code
 from sigverify.registry.credentials import Credential, Keychain
 from sigverify.registry.limits import current_bound
-from sigverify.registry.transport import (
-    Response,
-    Transport,
-    discard,
-    json_object,
-    origin_of,
-    read_capped,
-    read_error_detail,
-    redact_text,
-    redact_url,
-)
+from sigverify.registry.response import Response, discard, json_object, read_capped, read_error_detail
+from sigverify.registry.transport import Transport
+from sigverify.registry.urls import origin_of, redact_text, redact_url
 
 MAX_TOKEN_RESPONSE = 1024 * 1024
 MIN_TOKEN_LIFETIME = 60  # seconds, as the docker token spec says when expires_in is absent or smaller

@@ -33,17 +33,9 @@ from sigverify.registry.content import (
     verify_digest,
 )
 from sigverify.registry.limits import Bound, bounded
-from sigverify.registry.transport import (
-    ReadError,
-    Response,
-    Transport,
-    discard,
-    next_link,
-    origin_of,
-    read_capped,
-    read_error_detail,
-    redact_url,
-)
+from sigverify.registry.response import ReadError, Response, discard, read_capped, read_error_detail
+from sigverify.registry.transport import Transport
+from sigverify.registry.urls import next_link, origin_of, redact_url
 
 ACCEPT_MANIFESTS = ", ".join(MANIFEST_ACCEPT)
 REFERRERS_UNSUPPORTED = frozenset({400, 404, 405, 501})

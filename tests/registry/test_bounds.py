@@ -19,7 +19,8 @@ from sigverify.registry import Registries, RetryPolicy
 from sigverify.registry.auth import MIN_TOKEN_LIFETIME, token_lifetime
 from sigverify.registry.content import digest_of
 from sigverify.registry.jsonbound import MAX_JSON_DEPTH, JSONBoundError, loads
-from sigverify.registry.transport import next_link, redact_text, registry_error_detail
+from sigverify.registry.response import registry_error_detail
+from sigverify.registry.urls import next_link, redact_text
 from tests.fixtures.registry import FakeServer, Reply
 
 REPO = "team/app"

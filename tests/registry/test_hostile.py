@@ -18,7 +18,7 @@ from sigverify.policy.model import RegistrySettings
 from sigverify.registry import Registries, RetryPolicy
 from sigverify.registry.base import MAX_MANIFEST_BYTES
 from sigverify.registry.content import digest_of, fallback_tag
-from sigverify.registry.transport import parse_retry_after, redact_url
+from sigverify.registry.urls import parse_retry_after, redact_url
 from tests.fixtures.registry import (
     OCI_INDEX,
     OCI_MANIFEST,

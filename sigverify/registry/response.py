@@ -1,0 +1,208 @@
+"""Answers from a registry: bodies read with a size cap and within the request's deadline, error details."""
+
+from __future__ import annotations
+
+import http.client
+from typing import Any
+
+import urllib3
+
+from sigverify.errors import RegistryError
+from sigverify.models import Code
+from sigverify.registry.deadline import WATCHDOG, Armed
+from sigverify.registry.jsonbound import JSONBoundError, loads
+from sigverify.registry.limits import Bound
+from sigverify.registry.urls import redact_text, redact_url
+
+MAX_ERROR_BODY = 64 * 1024
+CHUNK = 64 * 1024
+
+
+class ReadError(RegistryError):
+    """The connection failed while a body was being read (worth one more try)."""
+
+class Response:
+    """A response whose body has not been read yet; ``read_capped`` or ``discard`` ends it (exactly once)."""
+
+    __slots__ = ("_entry", "_finished", "bound", "headers", "method", "raw", "reason", "status_code", "url")
+
+    def __init__(self, raw: urllib3.BaseHTTPResponse, method: str, url: str, entry: Armed, bound: Bound) -> None:
+        self.raw = raw
+        self.method = method
+        self.url = url
+        self.status_code = raw.status
+        self.reason = raw.reason or ""
+        self.headers = raw.headers
+        self.bound = bound
+        self._entry = entry
+        self._finished = False
+
+    @property
+    def timed_out(self) -> bool:
+        return self._entry.fired or self.bound.remaining() <= 0
+
+    def release(self) -> None:
+        """The body was read completely: the connection goes back to the pool."""
+        if not self._finished:
+            self._finished = True
+            WATCHDOG.detach(self._entry)
+            self.raw.release_conn()
+
+    def close(self) -> None:
+        """Abandon the rest of the body: the connection is closed, not reused."""
+        if not self._finished:
+            self._finished = True
+            WATCHDOG.detach(self._entry)
+            self.raw.close()
+            self.raw.release_conn()
+
+
+def timeout_error(what: str, url: str, bound: Bound) -> RegistryError:
+    return RegistryError(
+        f"{what} {redact_url(url)}: not received within {bound.label}",
+        code=Code.TIMEOUT,
+        url=redact_url(url),
+        tip="The registry answered too slowly (or not at all); try again later, or raise `sigverify verify "
+        "--timeout` if the whole run needs more time.",
+    )
+
+
+def registry_error_detail(body: bytes) -> str | None:
+    """``code: message`` pairs from a registry JSON error body ``{"errors": [{code, message}]}`` (URLs redacted)."""
+    try:
+        obj = loads(body, max_bytes=MAX_ERROR_BODY, max_depth=8)
+    except JSONBoundError:
+        return None
+    errors = obj.get("errors") if isinstance(obj, dict) else None
+    if not isinstance(errors, list):
+        return None
+    parts = []
+    for err in errors[:5]:
+        if not isinstance(err, dict):
+            continue
+        code, message = err.get("code"), err.get("message")
+        text = ": ".join(str(x) for x in (code, message) if isinstance(x, str) and x)
+        if text:
+            parts.append(text)
+    if not parts:
+        return None
+    detail = redact_text("; ".join(parts))
+    detail = "".join(c if c.isprintable() else "?" for c in detail)
+    return detail[:300]
+
+
+def discard(resp: Response) -> None:
+    """Release a response we do not need: keep the connection when the rest is small, else close it."""
+    if resp._finished:
+        return
+    try:
+        length = int(resp.headers.get("Content-Length", "-1"))
+    except ValueError:
+        length = -1
+    try:
+        if resp.method == "HEAD" or resp.status_code in (204, 304) or 0 <= length <= MAX_ERROR_BODY:
+            resp.raw.read(MAX_ERROR_BODY + 1, decode_content=False)
+            resp.release()
+        else:
+            resp.close()
+    except Exception:  # best effort cleanup
+        resp.close()
+
+
+def read_capped(resp: Response, cap: int, what: str, url: str) -> bytes:
+    """Read the body, never more than ``cap + 1`` bytes; an over-size body is SIZE_LIMIT, never truncated.
+
+    The request's deadline covers the body: a server trickling bytes is cut off when it passes (TIMEOUT).
+    """
+    length_header = resp.headers.get("Content-Length")
+    if length_header is not None and length_header.strip().isdigit() and int(length_header) > cap:
+        resp.close()
+        raise RegistryError(
+            f"{what} at {redact_url(url)} is larger than allowed",
+            code=Code.SIZE_LIMIT,
+            url=redact_url(url),
+            expected=f"at most {cap} bytes",
+            found=f"{int(length_header)} bytes (Content-Length)",
+        )
+    parts: list[bytes] = []
+    total = 0
+    read = resp.raw.read1
+    try:
+        while True:
+            chunk = read(min(CHUNK, cap + 1 - total), decode_content=True)
+            if not chunk:
+                break
+            parts.append(chunk)
+            total += len(chunk)
+            if total > cap:
+                resp.close()
+                raise RegistryError(
+                    f"{what} at {redact_url(url)} is larger than allowed (stopped reading)",
+                    code=Code.SIZE_LIMIT,
+                    url=redact_url(url),
+                    expected=f"at most {cap} bytes",
+                    found=f"more than {cap} bytes",
+                )
+    except RegistryError:
+        raise
+    except Exception as exc:
+        resp.close()
+        if resp.timed_out:
+            raise timeout_error(what, url, resp.bound) from None
+        raise ReadError(
+            f"{what} at {redact_url(url)}: connection failed while reading ({exc_summary(exc)})",
+            url=redact_url(url),
+        ) from None
+    if resp._entry.fired:  # the watchdog ended the body: what we have may not be the whole body
+        resp.close()
+        raise timeout_error(what, url, resp.bound)
+    resp.release()
+    return b"".join(parts)
+
+
+def read_error_detail(resp: Response) -> str | None:
+    """Read a small error body and extract the registry's error codes/messages."""
+    try:
+        body = read_capped(resp, MAX_ERROR_BODY, "error body", resp.url)
+    except RegistryError:
+        return None
+    return registry_error_detail(body)
+
+
+_CAUSES = (
+    ("Connection refused", "connection refused"),
+    ("Name or service not known", "host name not found"),
+    ("nodename nor servname", "host name not found"),
+    ("Temporary failure in name resolution", "host name could not be resolved"),
+    ("RemoteDisconnected", "connection closed by the server without an answer"),
+    ("Connection reset", "connection reset by the server"),
+    ("IncompleteRead", "connection closed before the body was complete"),
+    ("Connection aborted", "connection aborted"),
+    ("Network is unreachable", "network unreachable"),
+)
+
+
+def exc_summary(exc: BaseException) -> str:
+    """A short cause for a network failure; never the URL (urllib3 messages embed paths and queries)."""
+    if isinstance(exc, urllib3.exceptions.ConnectTimeoutError):
+        return "connection timed out"
+    if isinstance(exc, urllib3.exceptions.ReadTimeoutError | TimeoutError):
+        return "read timed out"
+    if isinstance(exc, urllib3.exceptions.EmptyPoolError):
+        return "no free connection to this registry in time"
+    text = repr(exc)
+    for needle, label in _CAUSES:
+        if needle in text:
+            return label
+    if isinstance(exc, http.client.HTTPException):
+        return "the server's answer is not valid HTTP"
+    return type(exc).__name__
+
+
+def json_object(body: bytes) -> dict[str, Any] | None:
+    """A small JSON object from a registry or token server (bounded loader), or None."""
+    try:
+        obj = loads(body, max_bytes=max(len(body), 1), max_depth=16)
+    except JSONBoundError:
+        return None
+    return obj if isinstance(obj, dict) else None
