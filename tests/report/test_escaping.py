@@ -9,6 +9,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sigverify import ci
 from sigverify.models import Code, ImageResult, PolicyResult, Reason, RunResult, SignatureCheck, Verdict
@@ -161,3 +163,23 @@ def test_gitlab_section() -> None:
     for line in body:
         assert not ANY_CONTROL.search(line)
     assert_no_line_starts_with_registry_text("\n".join(body))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=40).map(lambda s: "::x" + s + "\n::add-mask::y"))
+def test_no_channel_lets_any_text_start_a_line_or_carry_a_control(value: str) -> None:
+    reason = Reason(Code.REGISTRY_ERROR, value, expected=value, found=value)
+    img = ImageResult(reference="r.example/a:1", resolved="r.example/a:1", digest=None, verdict=Verdict.ERROR,
+                      reasons=(reason,))
+    run = RunResult(images=(img,), tool_version="0", notes=(value,))
+    outputs = [text.render(run, verbose=True), text.render_quiet(run), markdown.render(run),
+               "\n".join(el.text or "" for el in ET.fromstring(junit.render(run)).iter()),
+               "\n".join(r["message"]["text"] for r in json.loads(sarif.render(run))["runs"][0]["results"])]
+    for out in outputs:
+        assert not ANY_CONTROL.search(out)
+        assert not any(line.lstrip().startswith("::") for line in out.splitlines())
+    log = io.StringIO()
+    ci.publish(run, mode="gitlab", env={}, out=log)
+    assert not any(line.lstrip().startswith("::") for line in log.getvalue().splitlines())
+    line = ci.workflow_command("error", value)
+    assert "\n" not in line and "\r" not in line and not ANY_CONTROL.search(line)
