@@ -145,3 +145,18 @@ def test_an_unsigned_image_from_a_real_registry_fails_at_its_line(registry: Regi
     assert "::error file=compose.yaml,line=3,title=sigverify NO_SIGNATURE" in out
     assert "Service (1)" in out and "compose service built locally (1)" in out
     assert os.path.exists("out.json")
+
+
+def test_an_image_declared_twice_is_verified_once_and_its_other_places_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("a.yaml").write_text(MANIFEST.format(image="ghcr.io/acme/web:1.4.2"))
+    Path("b.yaml").write_text("services:\n  web:\n    image: GHCR.io/acme/web:1.4.2\n")
+    cfg = _config(tmp_path, "localhost:5000/**")
+    assert main(["verify", "--config", str(cfg), "--images-from", "a.yaml", "--images-from", "b.yaml",
+                 "--json", "out.json", "--ci", "none"]) == 1
+    report = json.loads(Path("out.json").read_text())
+    assert [i["source"] for i in report["images"]] == [{"file": "a.yaml", "line": IMAGE_LINE}]
+    assert any(f"ghcr.io/acme/web:1.4.2 (reported at a.yaml:{IMAGE_LINE}) is also declared at b.yaml:3" in n
+               for n in report["notes"])
