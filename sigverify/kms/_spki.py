@@ -16,6 +16,20 @@ def to_pem(key: PublicKeyTypes) -> bytes:
     return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
+def kind_of(key: object) -> str | None:
+    """``ecdsa-p256`` / ``ecdsa-p384`` / ``ecdsa-p521`` / ``rsa-<bits>`` / ``ed25519`` (Vault transit's names),
+    None for any other key: what a key service's reported type or algorithm is compared with."""
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return {"secp256r1": "ecdsa-p256", "secp384r1": "ecdsa-p384", "secp521r1": "ecdsa-p521"}.get(key.curve.name)
+    if isinstance(key, rsa.RSAPublicKey):
+        return f"rsa-{key.key_size}"
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return "ed25519"
+    return None
+
+
 def load_der(der: bytes, source: str) -> PublicKeyTypes:
     """Parse a DER SubjectPublicKeyInfo (what KMS GetPublicKey returns)."""
     from cryptography.exceptions import UnsupportedAlgorithm

@@ -221,13 +221,11 @@ def checked_pem(name: str, algorithm: str, pem: str) -> bytes:
     source = f"Google Cloud KMS key version {name}"
     wanted = ALGORITHMS[algorithm]
     key = _spki.load_pem(pem.encode("utf-8", errors="replace"), source)
-    from sigverify.kms.vault import transit_type_of
-
-    if transit_type_of(key) != wanted:
+    if _spki.kind_of(key) != wanted:
         raise KeyMaterialError(
             f"{source}: the public key returned does not match its algorithm {algorithm}",
             expected=wanted,
-            found=str(transit_type_of(key)),
+            found=str(_spki.kind_of(key)),
             tip=f"The KMS answer is inconsistent; check {ENDPOINT_ENV} if set.",
         )
     log.debug("fetched %s (%s) from Google Cloud KMS", name, algorithm)

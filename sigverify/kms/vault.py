@@ -225,7 +225,7 @@ def checked_pem(ref: VaultKeyRef, resp: Any) -> bytes:
         key: Any = ed25519.Ed25519PublicKey.from_public_bytes(raw)
     else:
         key = _spki.load_pem(pem.encode("utf-8", errors="replace"), f"{source} version {latest}")
-    derived = transit_type_of(key)
+    derived = _spki.kind_of(key)
     if derived != key_type:
         raise KeyMaterialError(
             f"{source}: the reported key type does not match the public key returned",
@@ -235,19 +235,6 @@ def checked_pem(ref: VaultKeyRef, resp: Any) -> bytes:
         )
     log.debug("fetched %s version %s (%s) from Vault", ref.path, latest, key_type)
     return _spki.to_pem(key)
-
-
-def transit_type_of(key: Any) -> str | None:
-    """The transit key type of a public key (``ecdsa-p256``, ``rsa-3072``, ``ed25519``), None if none fits."""
-    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-
-    if isinstance(key, ec.EllipticCurvePublicKey):
-        return {"secp256r1": "ecdsa-p256", "secp384r1": "ecdsa-p384", "secp521r1": "ecdsa-p521"}.get(key.curve.name)
-    if isinstance(key, rsa.RSAPublicKey):
-        return f"rsa-{key.key_size}"
-    if isinstance(key, ed25519.Ed25519PublicKey):
-        return "ed25519"
-    return None
 
 
 # ---------------------------------------------------------------------------------------------------------------
