@@ -178,3 +178,21 @@ def test_ed25519_is_raw_base64_in_vault(fakekms: FakeKms, service_env: dict[str,
     assert serialization.load_pem_public_key(pem).public_bytes(
         serialization.Encoding.Raw, serialization.PublicFormat.Raw
     ) == key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def test_one_read_per_key_per_run_across_threads(fakekms: FakeKms, service_env: dict[str, str]) -> None:
+    """The run-wide key cache asks Vault once per URI, however many images and threads need the key."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sigverify.crypto.keys import KeyCache
+    from sigverify.policy.model import KeyRef
+
+    vk = fakekms.add_vault_key("shared", "ec-p256")
+    cache = KeyCache()
+    ref = KeyRef(source="kms:hashivault://shared", kms="hashivault://shared")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        keys = list(pool.map(lambda _: cache.resolve(ref), range(32)))
+    assert {k.fingerprint for k in keys} == {keys[0].fingerprint}
+    assert keys[0].der == serialization.load_pem_public_key(public_pem(vk.versions[1]).encode()).public_bytes(  # type: ignore[arg-type]
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    assert len(fakekms.seen("/v1/transit/keys/shared")) == 1
