@@ -63,7 +63,13 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError([ConfigProblem(name, None, None, "no policy to import")],
                           tip="The file holds no ClusterImagePolicy, Kyverno verifyImages rule or trust policy.")
     text = render(imported, name)
-    check_loads(text, out_dir)  # the output is a config sigverify itself accepts, or exit 2 with why
+    config = check_loads(text, out_dir)  # the output is a config sigverify itself accepts, or exit 2 with why
+    for policy in config.policies:
+        for authority in policy.authorities:
+            if authority.notation is not None:  # the trust policy and stores as notation reads them, now
+                from sigverify.formats.notation import check_config
+
+                check_config(authority.name, authority.notation)
     if args.output:
         try:
             with open(args.output, "w", encoding="utf-8") as fh:

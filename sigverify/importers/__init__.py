@@ -12,6 +12,7 @@ from sigverify.errors import ConfigError
 from sigverify.importers import kyverno, notation, policycontroller
 from sigverify.importers.common import Doc, Finding, Imported
 from sigverify.policy.loader import load_config_text
+from sigverify.policy.model import Config
 from sigverify.sources.yamlstream import documents
 
 __all__ = ["Finding", "Imported", "import_text", "render"]
@@ -86,6 +87,6 @@ def render(imported: Imported, source: str) -> str:
     return "\n".join(lines) + "\n" + body
 
 
-def check_loads(text: str, output_dir: str) -> None:
+def check_loads(text: str, output_dir: str) -> Config:
     """The generated config must load through sigverify's own loader (raises ConfigError when it does not)."""
-    load_config_text(text, filename="<imported config>", base_dir=Path(os.path.abspath(output_dir)))
+    return load_config_text(text, filename="<imported config>", base_dir=Path(os.path.abspath(output_dir)))

@@ -203,3 +203,15 @@ def test_stdout_is_the_default(capsys: pytest.CaptureFixture[str]) -> None:
     captured = capsys.readouterr()
     assert captured.out.startswith("# Imported by `sigverify import`")
     assert "- name: acme-release" in captured.out
+
+
+def test_a_trust_policy_notation_would_refuse_is_refused_now(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                                             ) -> None:
+    (tmp_path / "store").mkdir()
+    bad = tmp_path / "trustpolicy.json"
+    bad.write_text('{"version": "2.0", "trustPolicies": [{"name": "a", "registryScopes": ["*"], '
+                   '"signatureVerification": {"level": "skip"}}]}')
+    out = tmp_path / "sigverify.yaml"
+    assert main(["import", str(bad), "-o", str(out), "--trust-store-dir", str(tmp_path / "store")]) == 2
+    assert not out.exists()
+    assert "unsupported version '2.0'" in capsys.readouterr().err

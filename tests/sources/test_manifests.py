@@ -144,10 +144,10 @@ def test_a_directory_is_read_in_order(tmp_path: Path) -> None:
 
 
 def test_unknown_documents_are_counted_not_read(tmp_path: Path) -> None:
-    text = "kind: Rollout\napiVersion: argoproj.io/v1alpha1\n---\nplain: map\n---\n- a list\n---\n"
+    text = "kind: Rollout\napiVersion: argoproj.io/v1alpha1\n---\nplain: map\n---\n- a list\n---\napiVersion: v2\n"
     d = _read(text, tmp_path)
     assert d.images == ()
-    assert dict(d.skipped) == {"Rollout": 1, "no kind, no services": 1, "not a map": 1}
+    assert dict(d.skipped) == {"Rollout": 1, "no kind, no services": 1, "not a map": 1, "no kind (e.g. Chart.yaml)": 1}
 
 
 def test_syntax_error_is_exit_2_with_file_and_line(tmp_path: Path) -> None:
@@ -179,7 +179,6 @@ def test_unrendered_templates_are_refused(tmp_path: Path) -> None:
         ("kind: Deployment\nmetadata: {name: d}\nspec: {}\n", ":3: spec.template: Deployment/d has no pod spec"),
         ("kind: Pod\nspec: {initContainers: []}\n", ":2: spec.containers: Pod has no containers list"),
         ("kind: Pod\nspec: {containers: [{name: a, image: 5}]}\n", "Pod container a has no image reference"),
-        ("apiVersion: v1\nmetadata: {}\n", "a Kubernetes object without a kind"),
         ("services:\n  x: {ports: [80]}\n", ":2: services.x: compose service 'x' has neither image nor build"),
     ],
 )
