@@ -168,3 +168,29 @@ def test_a_usage_error_is_annotated_in_github(gh: dict[str, str], capsys: pytest
     assert captured.out.startswith("::error title=sigverify usage error::unrecognized arguments: --bogus\\n")
     assert len(captured.out.splitlines()) == 1 and "\x1b" not in captured.out + captured.err
     assert not any(line.startswith("::add-mask::") for line in captured.err.splitlines())
+
+
+def test_a_failed_write_leaves_no_stale_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    import errno
+    import tempfile
+
+    report = tmp_path / "r.json"
+    assert main(["verify", "--config", str(FAILING), "--json", str(report), "-q", "--ci", "none"]) == 1
+    assert report.stat().st_mode & 0o777 == 0o666 & ~_umask()
+    report.write_text('{"stale": "a report of an earlier run"}')
+
+    def full(*args: object, **kwargs: object) -> tuple[int, str]:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "mkstemp", full)
+    assert main(["verify", "--config", str(EXAMPLE), "--json", str(report), "--ci", "none"]) == 3
+    assert "could not write the --json report" in capsys.readouterr().err
+    assert not report.exists()
+    assert [p.name for p in tmp_path.iterdir()] == []
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

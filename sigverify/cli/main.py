@@ -153,14 +153,32 @@ def _targets(config: Config) -> list[Target]:
 
 
 def _write(option: str, path: str, text: str, failures: list[str]) -> None:
-    """Write one report file; a failure is a one-line cause in ``failures`` (exit 3), never a traceback."""
+    """Write one report file whole (a temporary file renamed over it) or not at all; a failure is a one-line
+    cause in ``failures`` (exit 3), never a traceback, and leaves no report of an earlier run at ``path``."""
+    import contextlib
+    import tempfile
+
+    tmp: str | None = None
     try:
         directory = os.path.dirname(os.path.abspath(path))
         os.makedirs(directory, exist_ok=True)
-        with open(path, "w", encoding="utf-8") as fh:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".sigverify-", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        umask = os.umask(0o022)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as open() would have made it
+        os.replace(tmp, path)
+        tmp = None
     except OSError as exc:
         failures.append(f"could not write the {option} report: {path}: {exc.strerror or exc}")
+        with contextlib.suppress(OSError):
+            if not os.path.isdir(path):
+                os.unlink(path)  # a stale report must not be read as this run's
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 def _emit(result: RunResult, args: argparse.Namespace) -> int:
