@@ -170,7 +170,7 @@ def _cause_line(text: str) -> str:
     return CONTROL.sub("\ufffd", text)
 
 
-def _publish_github(result: RunResult, env: Mapping[str, str], out: TextIO) -> list[str]:
+def _publish_github(result: RunResult, env: Mapping[str, str], out: TextIO, incomplete: bool) -> list[str]:
     from sigverify.report import markdown
 
     failures: list[str] = []
@@ -187,7 +187,7 @@ def _publish_github(result: RunResult, env: Mapping[str, str], out: TextIO) -> l
     output_path = env.get("GITHUB_OUTPUT")
     if output_path:
         outputs = (
-            _output_entry("result", "pass" if result.exit_code == 0 else "fail")
+            _output_entry("result", "pass" if result.exit_code == 0 and not (incomplete or failures) else "fail")
             + _output_entry("digests", json.dumps(verified_digests(result), separators=(",", ":")))
             + _output_entry("summary", json.dumps(result.summary, separators=(",", ":")))
         )
@@ -231,9 +231,11 @@ def _publish_gitlab(result: RunResult, out: TextIO) -> None:
 
 
 def publish(
-    result: RunResult, *, mode: str = "auto", env: Mapping[str, str] | None = None, out: TextIO | None = None
+    result: RunResult, *, mode: str = "auto", env: Mapping[str, str] | None = None, out: TextIO | None = None,
+    incomplete: bool = False,
 ) -> list[str]:
     """Write CI-native outputs for ``result``: GitHub step summary, annotations and outputs; GitLab log section.
+    ``incomplete``: some report could not be written, so the ``result`` output is ``fail`` even on a pass.
 
     Does not raise for a CI file it cannot write: it writes every other output, prints a one-line cause per
     failed file to stderr and returns the causes. The command line turns any of them into exit 3 (an
@@ -244,7 +246,7 @@ def publish(
     flavour = detect(mode, env)
     failures: list[str] = []
     if flavour == "github":
-        failures = _publish_github(result, env, out)
+        failures = _publish_github(result, env, out, incomplete)
     elif flavour == "gitlab":
         _publish_gitlab(result, out)
     out.flush()

@@ -194,3 +194,19 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def test_an_undelivered_pass_is_not_a_pass_output(gh: dict[str, str], blocked: Path,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.ci.project import read_github_output
+
+    assert main(["verify", "--config", str(EXAMPLE)]) == 0
+    assert read_github_output(Path(gh["GITHUB_OUTPUT"]))["result"] == "pass"
+    Path(gh["GITHUB_OUTPUT"]).write_text("")
+    assert main(["verify", "--config", str(EXAMPLE), "--junit", str(blocked)]) == 3
+    assert read_github_output(Path(gh["GITHUB_OUTPUT"]))["result"] == "fail"
+    Path(gh["GITHUB_OUTPUT"]).write_text("")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(blocked))
+    assert main(["verify", "--config", str(EXAMPLE)]) == 3
+    assert read_github_output(Path(gh["GITHUB_OUTPUT"]))["result"] == "fail"

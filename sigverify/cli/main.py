@@ -217,7 +217,8 @@ def _emit(result: RunResult, args: argparse.Namespace) -> int:
     for cause in failures:
         _err(f"sigverify: error: {cause}")
     if args.ci != "none":
-        failures += ci.publish(result, mode=args.ci, env=os.environ, out=sys.stdout)  # prints its own causes
+        failures += ci.publish(result, mode=args.ci, env=os.environ, out=sys.stdout,  # prints its own causes
+                               incomplete=bool(failures))
     if failures:
         _err(f"sigverify: exit 3: {len(failures)} output(s) could not be written; the result "
              f"({'pass' if result.exit_code == 0 else 'fail'}) was not delivered")
