@@ -6,24 +6,20 @@
 # Any Debian-like base with python3 and the venv module works: --build-arg BASE_IMAGE=<ref@digest>.
 ARG BASE_IMAGE=python:3.11-slim-bookworm@sha256:a36c24f9cbdf4fd0f52d67f0823eeac19c2028c637cecc392d97f980d4fec56b
 
-# ---- build: wheels for the package and its dependencies, installed into a venv (no compilers needed) ----
+# ---- build: the hash-locked dependencies (wheels only, --require-hashes), then sigverify itself (--no-deps) ----
 FROM ${BASE_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
-# Dependencies first, from pyproject.toml alone (a stub package stands in): this layer is reused until
-# pyproject.toml changes, so editing the code rebuilds only the small layer below.
+# Dependencies first, from the lock alone: this layer is reused until requirements/ changes.
+COPY requirements/runtime.txt requirements/build.txt requirements/
+RUN python3 -m venv /opt/sigverify \
+ && /opt/sigverify/bin/pip install --require-hashes --no-deps --only-binary ':all:' \
+      -r requirements/runtime.txt -r requirements/build.txt
 COPY pyproject.toml README.md ./
-RUN mkdir sigverify \
- && touch sigverify/__init__.py \
- && python3 -m venv /opt/build \
- && /opt/build/bin/pip wheel --wheel-dir /wheels . \
- && rm -r sigverify build sigverify.egg-info /wheels/sigverify-*.whl
 COPY sigverify/ sigverify/
-RUN /opt/build/bin/pip wheel --no-deps --wheel-dir /wheels . \
- && python3 -m venv /opt/sigverify \
- && /opt/sigverify/bin/pip install --no-index --find-links /wheels /wheels/sigverify-*.whl \
+RUN /opt/sigverify/bin/pip install --no-deps --no-build-isolation --no-index . \
  && /opt/sigverify/bin/pip uninstall --yes pip setuptools \
  && /opt/sigverify/bin/python -I -m sigverify --version
 

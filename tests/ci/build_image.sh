@@ -1,7 +1,7 @@
 #!/bin/sh
 # Build the sigverify container image from ./Dockerfile with buildah, on a machine that cannot pull public base
 # images: a local Debian bookworm base is made with debootstrap (cached), imported into buildah, and passed as
-# --build-arg BASE_IMAGE. The image is cached by a hash of the build context (Dockerfile + package + entrypoint),
+# --build-arg BASE_IMAGE. The image is cached by a hash of the build context (Dockerfile + lock + package + entrypoint),
 # so a session builds at most once.
 #
 #   tests/ci/build_image.sh            prints the image name (last line of stdout) and writes image.env
@@ -48,6 +48,8 @@ fi
 ctx=$(mktemp -d)
 trap 'rm -rf "$ctx"' EXIT
 cp "$REPO/Dockerfile" "$REPO/.dockerignore" "$REPO/pyproject.toml" "$REPO/entrypoint.py" "$ctx/"
+mkdir "$ctx/requirements"
+cp "$REPO/requirements/runtime.txt" "$REPO/requirements/build.txt" "$ctx/requirements/"
 tar -C "$REPO" --exclude=__pycache__ --exclude='*.pyc' -cf - sigverify | tar -C "$ctx" -xf -
 if [ -f "$REPO/README.md" ]; then
     cp "$REPO/README.md" "$ctx/"
