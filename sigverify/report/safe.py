@@ -66,21 +66,38 @@ def one_line(text: str) -> str:
 
 def plain(text: str) -> str:
     """Redacted and on one line: the value form shared by the text, JUnit, SARIF and annotation channels."""
-    return one_line(redact_urls(text))
+    text = redact_urls(text)
+    return one_line(text) if CONTROL.search(text) else text
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def _walk(obj: Any, fn: Callable[[str], str]) -> Any:
-    if isinstance(obj, enum.Enum) or obj is None or isinstance(obj, bool | int | float | bytes):
-        return obj
+    """``obj`` with ``fn`` applied to every string; parts where nothing changes are returned as they are."""
     if isinstance(obj, str):
-        return fn(obj)
+        if isinstance(obj, enum.Enum):
+            return obj
+        new = fn(obj)
+        return obj if new == obj else new
+    if obj is None or isinstance(obj, bool | int | float | bytes | enum.Enum):
+        return obj
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        changes = {f.name: _walk(getattr(obj, f.name), fn) for f in dataclasses.fields(obj) if f.init}
-        return dataclasses.replace(obj, **changes)
-    if isinstance(obj, tuple):
-        return tuple(_walk(x, fn) for x in obj)
-    if isinstance(obj, list):
-        return [_walk(x, fn) for x in obj]
+        names = _FIELDS.get(type(obj))
+        if names is None:
+            names = _FIELDS[type(obj)] = tuple(f.name for f in dataclasses.fields(obj) if f.init)
+        changes = {}
+        for name in names:
+            old = getattr(obj, name)
+            new = _walk(old, fn)
+            if new is not old:
+                changes[name] = new
+        return dataclasses.replace(obj, **changes) if changes else obj
+    if isinstance(obj, tuple | list):
+        items = [_walk(x, fn) for x in obj]
+        if all(a is b for a, b in zip(items, obj, strict=True)):
+            return obj
+        return tuple(items) if isinstance(obj, tuple) else items
     if isinstance(obj, Mapping):
         return {_walk(k, fn): _walk(v, fn) for k, v in obj.items()}
     return obj
