@@ -7,9 +7,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from sigverify.crypto.strictjson import PayloadError, loads_strict
 from sigverify.errors import RegistryError
 from sigverify.models import Code, Descriptor
-from sigverify.registry.jsonbound import JSONBoundError, loads
 
 DIGEST_RE = re.compile(r"(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})")
 TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
@@ -104,12 +104,14 @@ def bare_media_type(content_type: str | None) -> str | None:
 
 
 def parse_manifest(raw: bytes, content_type: str | None, where: str) -> dict[str, Any]:
-    """Minimal validation: bounded strict JSON (jsonbound), an object, schemaVersion 2, media type consistent."""
+    """Minimal validation: strict bounded JSON (crypto.strictjson), an object, schemaVersion 2, consistent type."""
     try:
-        obj = loads(raw)
-    except JSONBoundError as exc:
+        obj = loads_strict(raw, what="manifest")
+    except PayloadError as exc:
         raise RegistryError(
-            f"{where}: manifest is not valid JSON ({exc})",
+            f"{where}: {exc.message}",
+            expected=exc.expected,
+            found=exc.found,
             tip="The registry (or layout) sent something that is not a bounded, strict JSON document.",
         ) from None
     if not isinstance(obj, dict):

@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from sigverify.crypto.strictjson import PayloadError, loads_strict
 from sigverify.errors import RegistryError
 from sigverify.models import Code
 from sigverify.reference import HostError, normalise_host
-from sigverify.registry.jsonbound import JSONBoundError, loads
 
 if TYPE_CHECKING:
     from sigverify.policy.model import RegistrySettings
@@ -147,10 +147,10 @@ class Keychain:
             ) from None
         if raw:
             try:
-                obj = loads(raw, max_bytes=MAX_CONFIG_BYTES, max_depth=16)
-            except JSONBoundError as exc:
+                obj = loads_strict(raw, what="config.json", max_bytes=MAX_CONFIG_BYTES)
+            except PayloadError as exc:
                 raise RegistryError(
-                    f"docker config {self.config_path} is not valid JSON ({exc})",
+                    f"docker config {self.config_path} is not valid JSON ({exc.message})",
                     code=Code.AUTH_ERROR,
                     tip="Fix the file, or point DOCKER_CONFIG at a directory with a valid config.json.",
                 ) from None
@@ -254,8 +254,8 @@ class Keychain:
                 tip=f"Run `echo {server} | {program} get` to see its error.",
             )
         try:
-            obj = loads(out, max_bytes=1024 * 1024, max_depth=8)
-        except JSONBoundError:
+            obj = loads_strict(out, what="credential helper answer", max_bytes=1024 * 1024)
+        except PayloadError:
             obj = None
         if not isinstance(obj, dict) or not isinstance(obj.get("Secret"), str):
             raise RegistryError(

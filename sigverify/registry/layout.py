@@ -9,6 +9,7 @@ import stat
 import threading
 from typing import Any
 
+from sigverify.crypto.strictjson import PayloadError, loads_strict
 from sigverify.errors import NotFoundError, RegistryError
 from sigverify.models import Code, Descriptor, ImageRef, Manifest
 from sigverify.registry.base import MAX_BLOB_BYTES, MAX_MANIFEST_BYTES, MAX_REFERRERS, Referrers
@@ -25,7 +26,6 @@ from sigverify.registry.content import (
     string_map,
     verify_digest,
 )
-from sigverify.registry.jsonbound import JSONBoundError, loads
 
 REF_NAME = "org.opencontainers.image.ref.name"
 _ALGORITHMS = frozenset({"sha256", "sha384", "sha512", "md5", "blake3"})
@@ -127,8 +127,8 @@ class LayoutSource:
             if self._entries is not None:
                 return self._entries
         try:
-            marker = loads(self._read_file("oci-layout", 64 * 1024, "oci-layout"), max_depth=4)
-        except JSONBoundError:
+            marker = loads_strict(self._read_file("oci-layout", 64 * 1024, "oci-layout"), what="oci-layout")
+        except PayloadError:
             marker = None
         if not isinstance(marker, dict) or not isinstance(marker.get("imageLayoutVersion"), str):
             raise RegistryError(
@@ -180,7 +180,7 @@ class LayoutSource:
                 manifest = self._read_manifest(entry.digest, MAX_MANIFEST_BYTES, entry.media_type)
             except NotFoundError:
                 continue
-            obj: Any = loads(manifest.raw)  # parsed (and bounded) once already by _read_manifest
+            obj: Any = loads_strict(manifest.raw, what="manifest")  # parsed (and bounded) by _read_manifest
             subject = obj.get("subject")
             if not isinstance(subject, dict) or not isinstance(subject.get("digest"), str):
                 continue

@@ -7,10 +7,10 @@ from typing import Any
 
 import urllib3
 
+from sigverify.crypto.strictjson import PayloadError, loads_strict
 from sigverify.errors import RegistryError
 from sigverify.models import Code
 from sigverify.registry.deadline import WATCHDOG, Armed
-from sigverify.registry.jsonbound import JSONBoundError, loads
 from sigverify.registry.limits import Bound
 from sigverify.registry.urls import redact_text, redact_url
 
@@ -70,8 +70,8 @@ def timeout_error(what: str, url: str, bound: Bound) -> RegistryError:
 def registry_error_detail(body: bytes) -> str | None:
     """``code: message`` pairs from a registry JSON error body ``{"errors": [{code, message}]}`` (URLs redacted)."""
     try:
-        obj = loads(body, max_bytes=MAX_ERROR_BODY, max_depth=8)
-    except JSONBoundError:
+        obj = loads_strict(body, what="error body", max_bytes=MAX_ERROR_BODY)
+    except PayloadError:
         return None
     errors = obj.get("errors") if isinstance(obj, dict) else None
     if not isinstance(errors, list):
@@ -202,7 +202,7 @@ def exc_summary(exc: BaseException) -> str:
 def json_object(body: bytes) -> dict[str, Any] | None:
     """A small JSON object from a registry or token server (bounded loader), or None."""
     try:
-        obj = loads(body, max_bytes=max(len(body), 1), max_depth=16)
-    except JSONBoundError:
+        obj = loads_strict(body, what="reply", max_bytes=max(len(body), 1))
+    except PayloadError:
         return None
     return obj if isinstance(obj, dict) else None

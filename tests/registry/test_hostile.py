@@ -149,7 +149,7 @@ def test_tag_without_digest_header_is_hashed(fake_server: MakeServer) -> None:
         (b"{not json", OCI_MANIFEST, "not valid JSON"),
         (b'{"schemaVersion": 1}', OCI_MANIFEST, "schemaVersion"),
         (manifest_bytes(), OCI_INDEX, "does not match the Content-Type"),
-        (b'{"schemaVersion": 2, "schemaVersion": 2}', OCI_MANIFEST, "duplicate key"),
+        (b'{"schemaVersion": 2, "schemaVersion": 2}', OCI_MANIFEST, "duplicate JSON key"),
     ],
 )
 def test_invalid_manifests(fake_server: MakeServer, body: bytes, content_type: str, needle: str) -> None:
