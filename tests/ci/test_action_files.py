@@ -15,6 +15,7 @@ import yaml
 
 from tests.ci import tools
 from tests.ci.project import REPO_ROOT
+from tests.docs.mdblocks import Block, blocks
 
 ACTION = REPO_ROOT / "action.yml"
 WORKFLOW = REPO_ROOT / "examples" / "github-workflow.yml"
@@ -159,3 +160,54 @@ def test_release_moves_v1_only_for_a_final_1x_tag() -> None:
     ]
     assert "python3 scripts/pin_image.py" in str(steps)
     assert doc["permissions"] == {} and doc["jobs"]["pypi"]["permissions"]["id-token"] == "write"
+
+
+# -- README's GitHub snippets (the section "CI integration"; GitLab and Jenkins ones are tests/ci/test_tutorials.py's)
+
+
+def readme_github_blocks() -> list[Block]:
+    out = []
+    for b in blocks(REPO_ROOT / "README.md"):
+        if b.section == "CI integration" and b.lang != "groovy" and not re.search(r"gitlab|\binclude:", b.text):
+            out.append(b)
+    return out
+
+
+def test_readme_github_steps_pass_actionlint_against_this_action(tmp_path: Path) -> None:
+    """The steps as a job in a repository holding this action (`uses: ./`): actionlint checks every input."""
+    (steps_block,) = [b for b in readme_github_blocks() if "ci-github-steps" in b.markers]
+    assert "uses: <owner>/sigverify@v1" in steps_block.text
+    steps = yaml.safe_load(steps_block.text.replace("<owner>/sigverify@v1", "./"))
+    workflow = {"name": "doc", "on": "push", "jobs": {"verify": {"runs-on": "ubuntu-latest", "steps": steps}}}
+    text = yaml.safe_dump(workflow, sort_keys=False)
+    proc = _actionlint_project(tmp_path, text)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    path = tmp_path / "doc.yml"
+    path.write_text(text)
+    schema = check_jsonschema("vendor.github-workflows", path)
+    assert schema.returncode == 0, schema.stdout + schema.stderr
+
+
+def test_readme_shows_the_verify_sigverify_policy_as_shipped() -> None:
+    shown = [b for b in readme_github_blocks() if b.lang == "yaml" and "sigverify-release-workflow" in b.text]
+    assert len(shown) == 1
+    assert yaml.safe_load(shown[0].text) == yaml.safe_load(
+        (REPO_ROOT / "examples" / "verify-sigverify.yaml").read_text()
+    )
+    (command,) = [b for b in readme_github_blocks() if b.lang == "console"]
+    assert "--config examples/verify-sigverify.yaml" in command.text
+
+
+def test_action_installs_only_from_the_hash_locked_requirements() -> None:
+    doc = yaml.safe_load(ACTION.read_text())
+    steps = {s.get("id"): s for s in doc["runs"]["steps"]}
+    install = steps["install"]["run"]
+    assert "pip install --quiet --require-hashes --no-deps --only-binary ':all:'" in install
+    assert '-r "$SIGVERIFY_ACTION_PATH/requirements/runtime.txt"' in install
+    assert "pip install --quiet --no-deps --no-build-isolation --no-index" in install
+    assert "requirements/runtime.txt" in steps["prepare"]["run"]  # the cache key is the lock's hash
+    assert [s["uses"].split("@")[0] for s in doc["runs"]["steps"] if "uses" in s] == [
+        "actions/setup-python",
+        "actions/cache",
+    ]
+    assert steps["setup-python"]["if"] == "steps.env.outputs.python == ''"
