@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from packaging.utils import canonicalize_name
 
 from tests.ci import tools
 from tests.ci.project import REPO_ROOT, Project, make_project, read_github_output
+from tests.ci.test_lock import for_this_python, read_lock
 from tests.fixtures.registry import RegistryServer
 from tests.fixtures.vectors import missing
 
@@ -40,6 +42,16 @@ def test_dockerfile_pins_base_by_digest_and_uses_exec_form() -> None:
     assert 'ENTRYPOINT ["/opt/sigverify/bin/python", "/app/entrypoint.py"]' in text
     assert "\nUSER " in text and "USER root" not in text
     assert text.count("FROM ${BASE_IMAGE}") == 2  # build stage and final stage, same pinned base
+
+
+def test_dockerfile_installs_from_the_hash_locked_requirements() -> None:
+    text = (REPO_ROOT / "Dockerfile").read_text()
+    assert "pip install --require-hashes --no-deps --only-binary ':all:'" in text
+    assert "-r requirements/runtime.txt -r requirements/build.txt" in text
+    assert "pip install --no-deps --no-build-isolation --no-index ." in text
+    assert "pip wheel" not in text  # nothing resolved from open version ranges at build time
+    allowed = (REPO_ROOT / ".dockerignore").read_text().splitlines()
+    assert {"!requirements/runtime.txt", "!requirements/build.txt"} <= set(allowed)
 
 
 @dataclass
@@ -113,6 +125,17 @@ def test_image_has_no_build_tools_and_runs_as_non_root(image: BuiltImage) -> Non
     assert not [t for t in lines[1:] if t.startswith("/") and t.rsplit("/", 1)[1] in {"gcc", "cc", "make", "git"}]
     assert "pip" not in lines and "sigverify" in lines
     assert image.entrypoint == ["/opt/sigverify/bin/python", "/app/entrypoint.py"]
+
+
+@pytest.mark.image
+def test_image_holds_exactly_the_locked_versions(image: BuiltImage) -> None:
+    script = "import importlib.metadata as m; print('\\n'.join(f'{d.name}=={d.version}' for d in m.distributions()))"
+    proc = image.run("/opt/sigverify/bin/python", "-I", "-c", script)
+    assert proc.returncode == 0, proc.stderr
+    installed = {canonicalize_name(n): v for n, v in (ln.split("==") for ln in proc.stdout.split())}
+    locked = for_this_python(read_lock(REPO_ROOT / "requirements" / "runtime.txt"))
+    assert {n: installed.get(n) for n in locked} == locked  # (markers evaluated for the test's Python)
+    assert set(installed) - set(locked) == {"sigverify"}  # pip and setuptools removed
 
 
 @pytest.mark.image
