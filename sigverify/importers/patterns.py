@@ -112,8 +112,10 @@ def _name_hint(pattern: str) -> str:
     return f"{head}/{last}" if head and last else pattern
 
 
-def _host(tokens: list[tuple[str, str]], original: str, tool: str, hub_aliases: tuple[str, ...]) -> str | None:
-    """The normalised literal host, or None when the host part holds a wildcard (then checked against Docker Hub)."""
+def _host(tokens: list[tuple[str, str]], original: str, tool: str, hub_aliases: tuple[str, ...],
+          hub_ok: bool = False) -> str | None:
+    """The normalised literal host, or None when the host part holds a wildcard (then checked against Docker Hub).
+    ``hub_ok``: the caller has checked that the tool's own Docker Hub spelling is exact."""
     first = tokens[0][1] if tokens and tokens[0][0] == "lit" else ""
     if "/" not in first:
         return None
@@ -123,6 +125,15 @@ def _host(tokens: list[tuple[str, str]], original: str, tool: str, hub_aliases: 
             f"{original!r} does not start with a registry host, so {tool} matches it only against the "
             "reference as the pod spec wrote it; sigverify matches normalised names",
             tip=f"write the registry: {DOCKER_HUB}/{first}... for Docker Hub images",
+        )
+    if host == _PC_DOCKER_HUB and tool == "policy-controller":
+        if hub_ok:
+            return DOCKER_HUB
+        raise Untranslatable(
+            f"policy-controller also compares references as written, so {original!r} covers an official image "
+            f"written {_PC_DOCKER_HUB}/<name> but not the same image written <name>: whether an image is covered "
+            "would depend on how it is written",
+            tip=f"write {_PC_DOCKER_HUB}/library/<name>, {_PC_DOCKER_HUB}/<namespace>/... or {_PC_DOCKER_HUB}/**",
         )
     if host in hub_aliases or host in (DOCKER_HUB, "registry-1.docker.io"):
         raise Untranslatable(
@@ -148,27 +159,48 @@ def _regexp(tokens: list[tuple[str, str]], wild: dict[str, str], host: str | Non
     return "".join(out)
 
 
-def _wild_host_guard(tokens: list[tuple[str, str]], wild: dict[str, str], original: str, tool: str,
-                     spellings: dict[str, tuple[str, ...]]) -> None:
-    """A wildcard host must treat Docker Hub images the same under every spelling (theirs and sigverify's)."""
-    full = re.compile(_regexp(tokens, wild, None))
-    for ours, theirs in spellings.items():
-        results = {full.fullmatch(f"{name}:1") is not None for name in (ours, *theirs)}
-        if len(results) > 1:
-            raise Untranslatable(
-                f"the registry part of {original!r} is a wildcard that {tool} and sigverify would apply differently "
-                f"to Docker Hub images ({tool} writes {' or '.join(theirs)}, sigverify {ours})",
-                tip="name the registries explicitly, one pattern each",
-            )
+def _pc_hub_exact(glob: str) -> bool:
+    """policy-controller names Docker Hub images ``index.docker.io/<namespace>/<name>`` (library/ for official
+    ones), as sigverify does with docker.io; but it also compares the reference as written, where an official
+    image may be ``index.docker.io/<name>``. Exact when the glob needs two path segments (a '/' after the
+    registry) or is ``index.docker.io/**`` (every Docker Hub image, however written)."""
+    if not glob.startswith(_PC_DOCKER_HUB + "/"):
+        return False
+    rest = glob[len(_PC_DOCKER_HUB) + 1 :]
+    return rest == "**" or "/" in rest
+
+
+def _pc_wild_host(glob: str, original: str) -> None:
+    """A wildcard in policy-controller's registry part: exact only when it treats Docker Hub alike under both
+    spellings and cannot meet a reference written without a registry (policy-controller also compares those as
+    written)."""
+    host_part = glob.split("/", 1)[0]
+    if "**" in host_part:
+        raise Untranslatable(f"the registry part of {original!r} holds '**', which also crosses '/'",
+                             tip="name the registry, or a wildcard within it (*.example.com)")
+    h = re.compile("".join("[^/]*" if c == "*" else re.escape(c) for c in host_part))
+    if any(h.fullmatch(t) for t in _NAMESPACES):
+        raise Untranslatable(
+            f"the registry part of {original!r} also fits a Docker Hub namespace, and policy-controller compares "
+            "references written without a registry (acme/app) as written: whether an image is covered would "
+            "depend on how it is written", tip="name the registry, or a wildcard with a dot (*.example.com)")
+    hub = h.fullmatch(_PC_DOCKER_HUB) is not None
+    if hub and not _pc_hub_exact(_PC_DOCKER_HUB + glob[len(host_part) :]):
+        raise Untranslatable(
+            f"policy-controller also compares references as written, so {original!r} covers an official Docker Hub "
+            "image written docker.io/<name> but not the same image written <name>: whether an image is covered "
+            "would depend on how it is written", tip="put a '/' after the registry part (…/library/*, …/*/*)")
+    if hub != (h.fullmatch(DOCKER_HUB) is not None):
+        raise Untranslatable(
+            f"the registry part of {original!r} is a wildcard that policy-controller and sigverify would apply "
+            f"differently to Docker Hub images (policy-controller writes {_PC_DOCKER_HUB}, sigverify {DOCKER_HUB})",
+            tip="name the registries explicitly, one pattern each")
 
 
 # -- policy-controller -------------------------------------------------------------------------------------------
 
 _PC_WILD = {"**": ".*", "*": "[^/]*"}
-_PC_HUB_SPELLINGS: dict[str, tuple[str, ...]] = {
-    f"{DOCKER_HUB}/library/nginx": (f"{_PC_DOCKER_HUB}/library/nginx",),
-    f"{DOCKER_HUB}/acme/app": (f"{_PC_DOCKER_HUB}/acme/app",),
-}
+_NAMESPACES = ("acme", "library", "nginx", "x", "my-org", "a_b")  # first segments of Docker Hub short references
 
 
 def policy_controller_glob(glob: str) -> Match:
@@ -184,9 +216,9 @@ def policy_controller_glob(glob: str) -> Match:
         return Match("**")
     tokens = _tokens(glob, _PC_WILD)
     _check_suffix_free(tokens, original, "policy-controller")
-    host = _host(tokens, original, "policy-controller", (_PC_DOCKER_HUB,))
+    host = _host(tokens, original, "policy-controller", (_PC_DOCKER_HUB,), hub_ok=_pc_hub_exact(glob))
     if host is None:
-        _wild_host_guard(tokens, _PC_WILD, original, "policy-controller", _PC_HUB_SPELLINGS)
+        _pc_wild_host(glob, original)
     if "**" not in glob:  # '*' within one segment: sigverify's glob means the same on names
         if host is not None:
             glob = host + glob[glob.index("/") :]
@@ -201,11 +233,6 @@ def policy_controller_glob(glob: str) -> Match:
 # -- Kyverno -----------------------------------------------------------------------------------------------------
 
 _KY_WILD = {"*": ".*", "?": "."}
-# Kyverno keeps the path as the pod spec wrote it: nginx or library/nginx
-_KY_HUB_SPELLINGS: dict[str, tuple[str, ...]] = {
-    f"{DOCKER_HUB}/library/nginx": (f"{DOCKER_HUB}/nginx", f"{DOCKER_HUB}/library/nginx"),
-    f"{DOCKER_HUB}/acme/app": (f"{DOCKER_HUB}/acme/app",),
-}
 
 
 def kyverno_image_pattern(pattern: str) -> Match:
@@ -218,7 +245,11 @@ def kyverno_image_pattern(pattern: str) -> Match:
     _check_suffix_free(tokens, pattern, "Kyverno")
     host = _host(tokens, pattern, "Kyverno", ())
     if host is None:
-        _wild_host_guard(tokens, _KY_WILD, pattern, "Kyverno", _KY_HUB_SPELLINGS)
+        raise Untranslatable(
+            f"the registry part of {pattern!r} holds a wildcard: Kyverno's '*' also crosses '/', and Kyverno writes "
+            f"official Docker Hub images {DOCKER_HUB}/<name> or {DOCKER_HUB}/library/<name> as the pod spec did, "
+            "so whether an image is covered could depend on how it is written",
+            tip="name the registry: one pattern per registry")
     if len(tokens) == 2 and tokens[0][1].endswith("/") and tokens[1] == ("wild", "*") and host is not None:
         # 'registry/path/*' (any depth below path): sigverify's 'registry/path/*/**'
         return Match(host + tokens[0][1][tokens[0][1].index("/") : -1] + "/*/**")
