@@ -263,7 +263,12 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     config, declared_note = add_declared(config, args.images_from)
     from sigverify.cli.governance import lint_warnings
 
-    for warning in lint_warnings(config):  # once, before the report (stderr: stdout stays the report)
+    warnings = lint_warnings(config)
+    if warnings and args.ci != "none":
+        from sigverify import ci
+
+        ci.begin(args.ci, os.environ, sys.stdout)  # the warnings quote the config: plain text, not commands
+    for warning in warnings:  # once, before the report (stderr: stdout stays the report)
         _err(f"sigverify: warning: {_stderr_text(warning)}")
     if args.trust_root:
         spec = args.trust_root

@@ -102,3 +102,25 @@ def test_imported_unanchored_regexps_are_flagged(tmp_path: Path, capsys: pytest.
     assert main(["import", str(examples / "policy-controller-warn.yaml"), "-o", str(out)]) == 0
     codes = {w.code for w in lint(load_config(out))}
     assert {"REGEXP_UNANCHORED", "REGEXP_ISSUER"} <= codes
+
+
+def test_verify_warnings_cannot_become_workflow_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import sys
+
+    from sigverify import ci
+
+    monkeypatch.delenv(ci._STOP_TOKEN_ENV, raising=False)
+    for name in ("GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT"):
+        (tmp_path / name).touch()
+        monkeypatch.setenv(name, str(tmp_path / name))
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    log = io.StringIO()  # one stream, as the job log interleaves stdout and stderr
+    monkeypatch.setattr(sys, "stdout", log)
+    monkeypatch.setattr(sys, "stderr", log)
+    cfg = _config(tmp_path, "{issuer: https://accounts.google.com, subject_regexp: '.*::add-mask::x'}",
+                  extra="images: [ghcr.io/other/app:1]\n")
+    assert main(["verify", "--config", str(cfg), "--ci", "github"]) == 1
+    text = log.getvalue()
+    assert "::add-mask::x" in text
+    assert text.index("::stop-commands::") < text.index("REGEXP_UNANCHORED")  # commands stopped before the quote
