@@ -115,3 +115,28 @@ def test_a_layout_listed_in_the_config_is_relative_to_it(tmp_path: Path, monkeyp
     out = capsys.readouterr().out
     assert "oci:oci-layout:app-1.0" in out
     assert "no policy matches" not in out and "policy 'example-release'" in out
+
+
+@pytest.mark.parametrize("command", ["explain", "lint", "import"])
+def test_quoted_files_cannot_become_workflow_commands(command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      config: Path) -> None:
+    import io
+    import sys
+
+    from sigverify import ci
+
+    monkeypatch.delenv(ci._STOP_TOKEN_ENV, raising=False)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    log = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", log)
+    monkeypatch.setattr(sys, "stderr", log)
+    policy = tmp_path / "cip.yaml"
+    policy.write_text("apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {name: p}\n"
+                      "spec: {images: [{glob: 'ghcr.io/x/y'}], authorities: [{key: {data: '::add-mask::x'}}]}\n")
+    argv = {"explain": ["explain", "--config", str(config), "ghcr.io/acme/x::add-mask::x"],
+            "lint": ["lint", "--config", str(config)],
+            "import": ["import", str(policy)]}[command]
+    main(argv)
+    text = log.getvalue()
+    assert text.startswith("::stop-commands::")
+    assert text.rstrip().splitlines()[-1].startswith("::")  # resumed on exit

@@ -34,6 +34,16 @@ def _config_path(args: argparse.Namespace) -> str:
     return DEFAULT_CONFIG
 
 
+def plain_text_output() -> None:
+    """In GitHub Actions, stop workflow commands before printing text that quotes files a pull request can
+    change (policies, manifests); the command line resumes them on exit."""
+    import os
+
+    from sigverify import ci
+
+    ci.begin("auto", os.environ, sys.stdout)
+
+
 def lint_warnings(config: Any) -> list[str]:
     """The rendered lint warnings of a loaded config (what lint prints and verify shows first)."""
     from sigverify.policy.lint import lint
@@ -44,6 +54,7 @@ def lint_warnings(config: Any) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from sigverify.policy import load_config
 
+    plain_text_output()
     config = load_config(_config_path(args))
     if args.command == "lint":
         warnings = lint_warnings(config)

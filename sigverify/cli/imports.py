@@ -46,8 +46,10 @@ def _read(path: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Exit 0 with the config written; 2 when anything cannot be carried over (nothing is written)."""
+    from sigverify.cli.governance import plain_text_output
     from sigverify.importers import check_loads, import_text, render
 
+    plain_text_output()
     name = "<stdin>" if args.file == "-" else args.file
     out_dir = os.path.dirname(os.path.abspath(args.output)) if args.output else os.getcwd()
     imported = import_text(_read(args.file), name, trust_store_dir=args.trust_store_dir, relative_to=out_dir)
