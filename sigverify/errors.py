@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from sigverify.models import Reason
+from sigverify.models import Code, Reason
 
 
 class SigverifyError(Exception):
     """Base class. ``code`` is a machine-readable reason code (see ``sigverify.codes``)."""
 
-    code: str = "INTERNAL_ERROR"
+    code: str = Code.INTERNAL_ERROR
 
     def __init__(
         self,
@@ -85,23 +83,24 @@ class ConfigError(SigverifyError):
 class InvalidReferenceError(SigverifyError):
     """An image reference that does not follow the distribution reference grammar."""
 
-    code = "INVALID_REFERENCE"
+    code = Code.INVALID_REFERENCE
 
 
 class RegistryError(SigverifyError):
     """A registry (or OCI layout) failure; ``code`` is one of the registry categories.
 
-    Categories: AUTH_ERROR, NOT_FOUND, RATE_LIMITED, REGISTRY_ERROR, DIGEST_MISMATCH, SIZE_LIMIT, INSECURE_REFUSED.
+    Categories (``models.Code``): AUTH_ERROR, NOT_FOUND, RATE_LIMITED, REGISTRY_ERROR, TIMEOUT, DIGEST_MISMATCH,
+    SIZE_LIMIT, INSECURE_REFUSED, UNSUPPORTED_FORMAT.
     Messages name the URL but never a credential.
     """
 
-    code = "REGISTRY_ERROR"
+    code = Code.REGISTRY_ERROR
 
     def __init__(
         self,
         message: str,
         *,
-        code: str = "REGISTRY_ERROR",
+        code: str = Code.REGISTRY_ERROR,
         url: str | None = None,
         status: int | None = None,
         expected: str | None = None,
@@ -117,13 +116,13 @@ class NotFoundError(RegistryError):
     """The manifest, blob or tag does not exist (HTTP 404 or absent from the layout)."""
 
     def __init__(self, message: str, *, url: str | None = None, tip: str | None = None) -> None:
-        super().__init__(message, code="NOT_FOUND", url=url, status=404, tip=tip)
+        super().__init__(message, code=Code.NOT_FOUND, url=url, status=404, tip=tip)
 
 
 class KeyMaterialError(SigverifyError):
     """Key material that cannot be loaded or used (bad PEM, unsupported type, KMS failure)."""
 
-    code = "KEY_ERROR"
+    code = Code.KEY_ERROR
 
 
 class Failure(Exception):
@@ -149,6 +148,4 @@ class Failure(Exception):
         self.tip = tip
 
     def reason(self, *, authority: str | None = None) -> Reason:
-        from sigverify.models import Reason
-
         return Reason(self.code, self.message, expected=self.expected, found=self.found, authority=authority)

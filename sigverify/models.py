@@ -12,8 +12,8 @@ from typing import Any
 # ---------------------------------------------------------------------------------------------------------------
 
 
-class Code:
-    """Namespace of reason codes. Add new codes here, with a one-line meaning."""
+class Code(enum.StrEnum):
+    """Reason codes (the values are what reports show). Add new codes here, with a one-line meaning."""
 
     NO_POLICY = "NO_POLICY"  # the image matched no policy and default is deny
     DEFAULT_ALLOW = "DEFAULT_ALLOW"  # no policy matched; passed only because `default: allow`
@@ -50,6 +50,15 @@ class Code:
     SHARD_MISSING = "SHARD_MISSING"  # no report for some shard I of N
     SHARD_DUPLICATE = "SHARD_DUPLICATE"  # two reports for the same shard
     SHARD_MISMATCH = "SHARD_MISMATCH"  # reports of another N, config fingerprint or version, or unmarked
+
+
+class Exit(enum.IntEnum):
+    """Process exit codes of every sigverify command."""
+
+    OK = 0  # every enforced check passed
+    FAIL = 1  # verification failed (a reason says why)
+    USAGE = 2  # bad input or configuration: nothing was verified
+    INTERNAL = 3  # internal error, or the environment cannot be written: nothing was approved
 
 
 class Verdict(enum.StrEnum):
@@ -191,6 +200,35 @@ class Reason:
 
 
 @dataclass(frozen=True)
+class CheckFacts:
+    """What evaluation reads from a check's ``details``, typed (verifiers write them; reports show all details).
+
+    ``kind``: "signature" (counts toward thresholds) or "attestation" (satisfies attestation requirements only);
+    ``predicate_type``/``predicate``: the signed in-toto statement's; ``statement_subject_ok``: the statement names
+    the image digest; ``warnings``: checks the verification level only logs.
+    """
+
+    kind: str = "signature"
+    predicate_type: str | None = None
+    predicate: Any = None
+    statement_subject_ok: bool = False
+    warnings: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, details: Mapping[str, Any]) -> CheckFacts:
+        raw = details.get("warnings") or []
+        warnings = tuple(str(w) for w in raw) if isinstance(raw, list | tuple) else (str(raw),)
+        predicate_type = details.get("predicate_type")
+        return cls(
+            kind=str(details.get("kind", "signature")),
+            predicate_type=None if predicate_type is None else str(predicate_type),
+            predicate=details.get("predicate"),
+            statement_subject_ok=details.get("statement_subject_ok") is True,
+            warnings=warnings,
+        )
+
+
+@dataclass(frozen=True)
 class SignatureCheck:
     """The outcome of checking one candidate against one authority.
 
@@ -206,6 +244,11 @@ class SignatureCheck:
     reason: Reason | None = None
     signer: str | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def facts(self) -> CheckFacts:
+        """The typed view of ``details`` that evaluation reads."""
+        return CheckFacts.of(self.details)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -309,13 +352,13 @@ class RunResult:
         """0 when every enforced check passed, 1 otherwise (warnings fail only with fail_on_warn); 3 when an
         internal error prevented a decision for some image."""
         if any(r.code == Code.INTERNAL_ERROR for img in self.images for r in img.reasons):
-            return 3
+            return int(Exit.INTERNAL)
         for img in self.images:
             if img.verdict in (Verdict.FAIL, Verdict.ERROR):
-                return 1
+                return int(Exit.FAIL)
             if img.verdict is Verdict.WARN and self.fail_on_warn:
-                return 1
-        return 0
+                return int(Exit.FAIL)
+        return int(Exit.OK)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {

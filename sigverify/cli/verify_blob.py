@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sigverify.formats.blob import read_blob_input, verify_blob, verify_detached_key_signature
+from sigverify.models import Exit
 
 if TYPE_CHECKING:
     from sigverify.crypto.keys import PublicKey
@@ -180,12 +181,12 @@ def run(args: argparse.Namespace) -> tuple[int, SignatureCheck | None, str]:
                             allow_no_tlog=bool(args.insecure_ignore_tlog))
     except SigverifyError as e:
         # A broken key file or trusted root is a usage/configuration problem (exit 2), never a pass.
-        return 2, None, f"error: {e.diagnostics()}"
+        return int(Exit.USAGE), None, f"error: {e.diagnostics()}"
     text = _render_text(check, blob.label)
     if args.format == "json":
         text = json.dumps({"trust_root": trust.label, "subject": blob.label, **check.to_dict()}, indent=2,
                           default=str)
-    return (0 if check.ok else 1), check, text
+    return int(Exit.OK if check.ok else Exit.FAIL), check, text
 
 
 def _run_detached(args: argparse.Namespace) -> tuple[int, SignatureCheck | None, str]:
@@ -195,7 +196,7 @@ def _run_detached(args: argparse.Namespace) -> tuple[int, SignatureCheck | None,
     try:
         key = load_pem_public_key(_read(args.key, "--key"), args.key)
     except SigverifyError as e:
-        return 2, None, f"error: {e.diagnostics()}"
+        return int(Exit.USAGE), None, f"error: {e.diagnostics()}"
     signature = _read(args.signature, "--signature")
     try:
         blob = read_blob_input(args.file_or_digest)
@@ -205,7 +206,7 @@ def _run_detached(args: argparse.Namespace) -> tuple[int, SignatureCheck | None,
     text = _render_text(check, blob.label)
     if args.format == "json":
         text = json.dumps({"subject": blob.label, **check.to_dict()}, indent=2, default=str)
-    return (0 if check.ok else 1), check, text
+    return int(Exit.OK if check.ok else Exit.FAIL), check, text
 
 
 def _read(path: str, flag: str) -> bytes:
@@ -222,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         argv = argv[1:]
     if argv and argv[0] == "sign-bundle":
         print("error: sigverify verifies; it does not sign (sign-bundle is not supported)", file=sys.stderr)
-        return 2
+        return int(Exit.USAGE)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -232,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     except _UsageError as e:
         print(f"{parser.prog}: error: {e}", file=sys.stderr)
         print("Tip: run `sigverify verify-blob --help` for the options.", file=sys.stderr)
-        return 2
+        return int(Exit.USAGE)
     stream = sys.stdout if code == 0 or args.format == "json" else sys.stderr
     print(text, file=stream)
     return code

@@ -23,7 +23,7 @@ _SPECIFICITY = [
     Code.INVALID_SIGNATURE,
     Code.UNSUPPORTED_FORMAT,
 ]
-_RANK = {code: i for i, code in enumerate(_SPECIFICITY)}
+_RANK: dict[str, int] = {code: i for i, code in enumerate(_SPECIFICITY)}
 _POST_SIGNATURE = frozenset(_SPECIFICITY[:9])
 REGISTRY_CODES = frozenset({Code.AUTH_ERROR, Code.NOT_FOUND, Code.RATE_LIMITED, Code.REGISTRY_ERROR})
 
@@ -42,12 +42,11 @@ def describe_authority(authority: Authority) -> str:
 
 def is_signature(check: SignatureCheck) -> bool:
     """Only signatures count toward a threshold; attestations satisfy attestation requirements only."""
-    return bool(check.details.get("kind", "signature") == "signature")
+    return check.facts.kind == "signature"
 
 
 def _warnings_of(check: SignatureCheck) -> list[str]:
-    raw = check.details.get("warnings") or []
-    return [str(w) for w in raw] if isinstance(raw, list | tuple) else [str(raw)]
+    return list(check.facts.warnings)
 
 
 def _best_failure(checks: Sequence[SignatureCheck]) -> Reason | None:

@@ -20,11 +20,11 @@ def check_requirement(req: AttestationRequirement, checks: Sequence[SignatureChe
     """None when a verified attestation of exactly ``req.predicate_type`` by one of ``req.authorities`` has a
     predicate meeting every condition; else ATTESTATION_MISSING or ATTESTATION_MISMATCH (expected vs found)."""
     label = req.name or req.predicate_type
-    attestations = [c for c in checks if c.details.get("kind") == "attestation"]
-    of_type = [c for c in attestations if c.details.get("predicate_type") == req.predicate_type]
+    attestations = [c for c in checks if c.facts.kind == "attestation"]
+    of_type = [c for c in attestations if c.facts.predicate_type == req.predicate_type]
     usable = [
         c for c in of_type
-        if c.ok and c.authority in req.authorities and c.details.get("statement_subject_ok") is True
+        if c.ok and c.authority in req.authorities and c.facts.statement_subject_ok
     ]
     if not usable:
         return Reason(
@@ -36,7 +36,7 @@ def check_requirement(req: AttestationRequirement, checks: Sequence[SignatureChe
         )
     first_failure: tuple[Mapping[str, Any], str] | None = None
     for c in usable:
-        failure = _first_failed_condition(req.conditions, c.details.get("predicate"))
+        failure = _first_failed_condition(req.conditions, c.facts.predicate)
         if failure is None:
             return None
         if first_failure is None:
@@ -65,7 +65,7 @@ def _describe_missing(req: AttestationRequirement, attestations: Sequence[Signat
             parts.append(f"{req.predicate_type} for authority {c.authority}, not verified ({why})")
         elif c.authority not in req.authorities:
             parts.append(f"{req.predicate_type} verified by authority {c.authority} (not accepted here)")
-    others = sorted({str(c.details.get("predicate_type")) for c in attestations} - {req.predicate_type})
+    others = sorted({str(c.facts.predicate_type) for c in attestations} - {req.predicate_type})
     if others:
         parts.append("other predicate types: " + ", ".join(others))
     return "; ".join(parts) if parts else "no attestation of that type"
