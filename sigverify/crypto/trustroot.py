@@ -230,6 +230,15 @@ class TrustStore:
                         found=type(root[section]).__name__,
                     ),
                 )
+        for section in ("tlogs", "ctlogs", "certificateAuthorities", "timestampAuthorities"):
+            for i, entry in enumerate(root.get(section, [])):
+                holder = entry.get("publicKey") if section in ("tlogs", "ctlogs") and isinstance(entry, dict) else entry
+                if not isinstance(holder, dict) or (holder is not entry and not _is_base64(holder.get("rawBytes"))):
+                    continue  # a malformed entry: _keys names what is wrong with it
+                valid = holder.get("validFor")
+                if not (isinstance(valid, dict) and valid.get("start")):
+                    raise _no_start(where, f"{section}[{i}]",
+                                    "validFor.start" if holder is entry else "publicKey.validFor.start")
         return root
 
     def _keys(self, section: str) -> list[TlogKey]:
@@ -256,6 +265,8 @@ class TrustStore:
                     ConfigProblem(where, None, name, f"malformed log entry: {e}"),
                     tip="The trusted root is damaged; fetch a fresh copy.",
                 ) from None
+            if valid_from is None:
+                raise _no_start(where, name, "publicKey.validFor.start")
             try:
                 key = load_der_public_key(raw, f"{where} {name}")
             except KeyMaterialError as e:
@@ -273,6 +284,22 @@ class TrustStore:
                 )
             )
         return out
+
+
+def _is_base64(value: Any) -> bool:
+    try:
+        base64.b64decode(value, validate=True)
+    except (TypeError, ValueError):
+        return False
+    return isinstance(value, str)
+
+
+def _no_start(where: str, name: str, field: str) -> TrustRootError:
+    return TrustRootError(
+        ConfigProblem(where, None, name, f"no {field}: a key without the start of its validity would be trusted for "
+                      "signatures made at any time", expected=f"{field} (RFC 3339)", found="none"),
+        tip="Use a trusted_root.json from the Sigstore TUF repository or `cosign trusted-root create`.",
+    )
 
 
 def _sigstore_version() -> str:

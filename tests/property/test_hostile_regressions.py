@@ -227,3 +227,29 @@ def test_log_entry_naming_no_trusted_log_is_tlog_invalid(vectors: Path) -> None:
     check = verify_blob(artifact, trust=trust, bundle=json.dumps(doc).encode(), identity=identity)
     assert not check.ok and check.reason is not None
     assert check.reason.code == Code.TLOG_INVALID and "names no transparency log" in check.reason.message
+
+
+# -- found by the property suite ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("section", "entry"), [
+    ("tlogs", {"baseUrl": "https://rekor.test", "publicKey": {"rawBytes": "AAAA", "keyDetails": "PKIX_ED25519"},
+               "logId": {"keyId": "AAAA"}}),
+    ("ctlogs", {"publicKey": {"rawBytes": "AAAA", "validFor": {"end": "2030-01-01T00:00:00Z"}}}),
+    ("certificateAuthorities", {"certChain": {"certificates": []}}),
+    ("timestampAuthorities", {"certChain": {"certificates": []}, "validFor": {}}),
+])
+def test_a_trusted_root_key_without_validity_start_is_a_configuration_error(
+    section: str, entry: dict[str, object], tmp_path: Path
+) -> None:
+    """A key with no validFor.start was loaded with no lower bound (trusted for signatures made at any time)."""
+    from sigverify.crypto.trustroot import TrustStore
+
+    path = tmp_path / "trusted_root.json"
+    path.write_text(json.dumps({"mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+                                section: [entry]}))
+    store = TrustStore(str(path))
+    with pytest.raises(ConfigError) as info:
+        store.rekor_keys() + store.ctlog_keys()
+    (problem,) = info.value.problems
+    assert problem.key == f"{section}[0]" and "validFor.start" in problem.message and problem.found == "none"
