@@ -48,10 +48,15 @@ def build_parser(prog: str = "sigverify verify-blob") -> argparse.ArgumentParser
     p.add_argument("--key", metavar="FILE", help="PEM public key (for key-signed bundles)")
     p.add_argument("--trusted-root", metavar="FILE", help="trusted_root.json (default: embedded production root)")
     p.add_argument("--staging", action="store_true", help="use the embedded Sigstore staging trusted root")
-    p.add_argument("--offline", action="store_true", help="never use the network (the default roots are offline)")
-    p.add_argument("--signature", metavar="FILE", help="detached base64 signature (with --key and "
-                   "--insecure-ignore-tlog; keyless detached signatures need a bundle)")
-    p.add_argument("--certificate", metavar="FILE", help="detached certificate: not verifiable offline, use --bundle")
+    p.add_argument("--offline", action="store_true", help="never use the network: no transparency-log lookup for a "
+                   "detached signature (give --rekor-entry)")
+    p.add_argument("--signature", metavar="FILE", help="detached signature (base64), with --certificate or --key")
+    p.add_argument("--certificate", metavar="FILE", help="the signing certificate of a detached signature (PEM, or "
+                   "base64 of PEM)")
+    p.add_argument("--certificate-chain", metavar="FILE", help="its CA chain (PEM): must be CAs of the trusted root")
+    p.add_argument("--rekor-entry", metavar="FILE", help="the transparency-log entry of a detached signature (JSON of "
+                   "GET /api/v1/log/entries/<uuid>); without it, the log is searched by the file's SHA-256")
+    p.add_argument("--rekor-url", metavar="URL", help="the Rekor log to search (default: the trusted root's)")
     p.add_argument("--insecure-ignore-tlog", action="store_true",
                    help="do not require a transparency-log proof: key signatures/bundles are checked on the "
                    "signature alone; keyless bundles without a log entry need a trusted RFC 3161 timestamp")
@@ -157,11 +162,8 @@ def run(args: argparse.Namespace) -> tuple[int, SignatureCheck | None, str]:
         if args.signature and args.key and args.insecure_ignore_tlog and not args.certificate:
             return _run_detached(args)
         if args.signature or args.certificate:
-            raise _UsageError("a detached --signature/--certificate has no transparency-log proof and offline "
-                              "verification cannot look it up: sign with `cosign sign-blob --bundle` or "
-                              "`sigstore sign` (or, for a key signature made with --tlog-upload=false, use "
-                              "--key with --insecure-ignore-tlog)")
-        raise _UsageError("--bundle is required")
+            return _run_detached_tlog(args, identity)
+        raise _UsageError("--bundle is required (or a detached --signature with --certificate or --key)")
     key: PublicKey | None = None
     try:
         trust = _trust_from_args(args)
@@ -177,8 +179,11 @@ def run(args: argparse.Namespace) -> tuple[int, SignatureCheck | None, str]:
             blob = read_blob_input(args.file_or_digest)
         except OSError as e:
             raise _UsageError(f"cannot read {args.file_or_digest}: {e.strerror}") from None
-        check = verify_blob(blob, trust=trust, bundle=bundle, bundle_label=args.bundle, identity=identity, key=key,
-                            allow_no_tlog=bool(args.insecure_ignore_tlog))
+        from sigverify.cli.verify_blob_detached import run_legacy
+
+        legacy = run_legacy(args, bundle, identity=identity, key=key, trust=trust, blob=blob)
+        check = legacy or verify_blob(blob, trust=trust, bundle=bundle, bundle_label=args.bundle, identity=identity,
+                                      key=key, allow_no_tlog=bool(args.insecure_ignore_tlog))
     except SigverifyError as e:
         # A broken key file or trusted root is a usage/configuration problem (exit 2), never a pass.
         return int(Exit.USAGE), None, f"error: {e.diagnostics()}"
@@ -206,6 +211,35 @@ def _run_detached(args: argparse.Namespace) -> tuple[int, SignatureCheck | None,
     text = _render_text(check, blob.label)
     if args.format == "json":
         text = json.dumps({"subject": blob.label, **check.to_dict()}, indent=2, default=str)
+    return int(Exit.OK if check.ok else Exit.FAIL), check, text
+
+
+def _run_detached_tlog(args: argparse.Namespace, identity: KeylessIdentity | None) -> tuple[int, Any, str]:
+    """A detached signature with its certificate or key, and a transparency-log entry (given or looked up)."""
+    from sigverify.cli.verify_blob_detached import DetachedUsageError, check_flags, run_detached
+    from sigverify.errors import SigverifyError
+
+    try:
+        check_flags(args, identity)
+        trust = _trust_from_args(args)
+        key = None
+        if args.key:
+            from sigverify.crypto.keys import load_pem_public_key
+
+            key = load_pem_public_key(_read(args.key, "--key"), args.key)
+        try:
+            blob = read_blob_input(args.file_or_digest)
+        except OSError as e:
+            raise _UsageError(f"cannot read {args.file_or_digest}: {e.strerror}") from None
+        check = run_detached(args, identity=identity, key=key, trust=trust, blob=blob)
+    except DetachedUsageError as e:
+        raise _UsageError(str(e)) from None
+    except SigverifyError as e:
+        return int(Exit.USAGE), None, f"error: {e.diagnostics()}"
+    text = _render_text(check, blob.label)
+    if args.format == "json":
+        text = json.dumps({"trust_root": trust.label, "subject": blob.label, **check.to_dict()}, indent=2,
+                          default=str)
     return int(Exit.OK if check.ok else Exit.FAIL), check, text
 
 

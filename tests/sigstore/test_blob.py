@@ -143,7 +143,7 @@ def test_detached_key_signature_needs_explicit_tlog_opt_out(tmp_path: Path) -> N
     sig = tmp_path / "bin.sig"
     sig.write_bytes(base64.b64encode(key.sign(art.read_bytes(), ec.ECDSA(hashes.SHA256()))))
     base = ["--key", str(pub), "--signature", str(sig)]
-    assert main([*base, str(art)]) == 2  # no tlog proof and no explicit opt-out: usage error
+    assert main([*base, "--offline", str(art)]) == 2  # no tlog proof, no lookup allowed, no opt-out: usage error
     assert main([*base, "--insecure-ignore-tlog", str(art)]) == 0
     digest = "sha256:" + hashlib.sha256(art.read_bytes()).hexdigest()
     assert main([*base, "--insecure-ignore-tlog", digest]) == 0
