@@ -54,35 +54,60 @@ def fingerprint_der(der: bytes) -> str:
     return "sha256:" + hashlib.sha256(der).hexdigest()
 
 
-def _describe(key: PublicKeyTypes) -> str:
+EC_CURVES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
+
+
+@dataclass(frozen=True)
+class KeyTypeProblem:
+    """Why a public key is refused: ``curve`` (its curve name), ``rsa_bits`` (its size) or ``type`` (its class)."""
+
+    kind: str
+    found: str
+
+
+def key_type_problem(key: PublicKeyTypes) -> KeyTypeProblem | None:
+    """THE rules for a usable public key, shared by the policy loader and the verifiers: ECDSA on P-256, P-384 or
+    P-521, RSA of at least MIN_RSA_BITS bits, or Ed25519. None when ``key`` is usable."""
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
     if isinstance(key, ec.EllipticCurvePublicKey):
-        names = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
-        if key.curve.name not in names:
-            raise KeyMaterialError(
-                f"unsupported elliptic curve {key.curve.name}",
-                expected="P-256, P-384 or P-521",
-                found=key.curve.name,
-                tip="cosign keys use P-256; generate one with `cosign generate-key-pair`.",
-            )
-        return f"ECDSA {names[key.curve.name]}"
+        return None if key.curve.name in EC_CURVES else KeyTypeProblem("curve", key.curve.name)
     if isinstance(key, rsa.RSAPublicKey):
-        if key.key_size < MIN_RSA_BITS:
-            raise KeyMaterialError(
-                f"RSA key of {key.key_size} bits is too small",
-                expected=f">= {MIN_RSA_BITS} bits",
-                found=str(key.key_size),
-                tip="Use an RSA key of at least 2048 bits (3072 or 4096 recommended).",
-            )
-        return f"RSA-{key.key_size}"
+        return None if key.key_size >= MIN_RSA_BITS else KeyTypeProblem("rsa_bits", str(key.key_size))
     if isinstance(key, ed25519.Ed25519PublicKey):
-        return "Ed25519"
-    raise KeyMaterialError(
-        f"unsupported public key type {type(key).__name__}",
-        expected="ECDSA (P-256/P-384/P-521), RSA or Ed25519",
-        found=type(key).__name__,
-    )
+        return None
+    return KeyTypeProblem("type", type(key).__name__)
+
+
+def _describe(key: PublicKeyTypes) -> str:
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    problem = key_type_problem(key)
+    if problem is not None and problem.kind == "curve":
+        raise KeyMaterialError(
+            f"unsupported elliptic curve {problem.found}",
+            expected="P-256, P-384 or P-521",
+            found=problem.found,
+            tip="cosign keys use P-256; generate one with `cosign generate-key-pair`.",
+        )
+    if problem is not None and problem.kind == "rsa_bits":
+        raise KeyMaterialError(
+            f"RSA key of {problem.found} bits is too small",
+            expected=f">= {MIN_RSA_BITS} bits",
+            found=problem.found,
+            tip="Use an RSA key of at least 2048 bits (3072 or 4096 recommended).",
+        )
+    if problem is not None:
+        raise KeyMaterialError(
+            f"unsupported public key type {problem.found}",
+            expected="ECDSA (P-256/P-384/P-521), RSA or Ed25519",
+            found=problem.found,
+        )
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return f"ECDSA {EC_CURVES[key.curve.name]}"
+    if isinstance(key, rsa.RSAPublicKey):
+        return f"RSA-{key.key_size}"
+    return "Ed25519"
 
 
 def load_pem_public_key(pem: bytes, source: str) -> PublicKey:

@@ -38,7 +38,6 @@ ERROR_TIP = (
     "The configuration format is described in README.md and in sigverify/policy/schema.json."
 )
 
-_ALLOWED_EC_CURVES = ("secp256r1", "secp384r1", "secp521r1")
 _HTTPS_PORT_SUFFIX = re.compile(r":0*443$")
 _PEM_LABEL = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----")
 _FIELD_PATH = re.compile(r"[^.]+(?:\.[^.]+)*")
@@ -788,8 +787,9 @@ class _Builder:
 def pem_public_key_problem(data: bytes) -> tuple[str, str | None] | None:
     """None if ``data`` is a usable PEM public key; else (what was found, tip). Never echoes the data."""
     from cryptography.exceptions import UnsupportedAlgorithm
-    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    from sigverify.crypto.keys import key_type_problem
 
     labels = [m.decode("ascii") for m in _PEM_LABEL.findall(data)]
     private = [label for label in labels if "PRIVATE KEY" in label]
@@ -816,17 +816,14 @@ def pem_public_key_problem(data: bytes) -> tuple[str, str | None] | None:
         key = load_pem_public_key(data)
     except (ValueError, TypeError, UnsupportedAlgorithm):
         return f"a {labels[0]} block that cannot be parsed (damaged base64 or DER)", None
-    if isinstance(key, ec.EllipticCurvePublicKey):
-        if key.curve.name not in _ALLOWED_EC_CURVES:
-            return f"an ECDSA key on curve {key.curve.name}", "cosign keys use P-256, P-384 or P-521"
+    problem = key_type_problem(key)  # the verifiers' rules (crypto/keys.py), worded for the config file
+    if problem is None:
         return None
-    if isinstance(key, rsa.RSAPublicKey):
-        if key.key_size < 2048:
-            return f"a {key.key_size}-bit RSA key", "RSA keys must have at least 2048 bits"
-        return None
-    if isinstance(key, ed25519.Ed25519PublicKey):
-        return None
-    return f"an unsupported key type ({type(key).__name__})", "use an ECDSA, RSA or Ed25519 key"
+    if problem.kind == "curve":
+        return f"an ECDSA key on curve {problem.found}", "cosign keys use P-256, P-384 or P-521"
+    if problem.kind == "rsa_bits":
+        return f"a {problem.found}-bit RSA key", "RSA keys must have at least 2048 bits"
+    return f"an unsupported key type ({problem.found})", "use an ECDSA, RSA or Ed25519 key"
 
 
 def jmespath_problem(expr: str) -> str | None:
