@@ -240,3 +240,14 @@ def sign_cose(
         body = body.replace(b"sha256:", b"sha256:0", 1)
     msg = [prot_raw, {33: [der(c) for c in signer.chain]}, body, sig]
     return cbor2.dumps(cbor2.CBORTag(18, msg) if tagged else msg)
+
+
+def leaf_naming_root(cn: str = "release") -> Signer:
+    """A chain leaf -> root in which the leaf only *names* the root as its issuer: it is signed by another key
+    (same subject and issuer names, same extensions), so only the signature link between the two tells."""
+    good = ca_chain(cn)
+    root = good.root
+    forger = ec_key(ec.SECP384R1())
+    k = rsa_key()
+    leaf = make_cert(CertSpec(name(cn), k), (root.subject, forger))
+    return Signer(k, [leaf, root])

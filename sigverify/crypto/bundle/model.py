@@ -59,7 +59,8 @@ def in_range(t: _dt.datetime, start: _dt.datetime | None, end: _dt.datetime | No
 
 def classify_message(message: str) -> str:
     m = message.lower()
-    if "sct" in m or ("certificate" in m and "chain" in m) or "expired at time of signing" in m or "cert" in m:
+    if ("sct" in m or ("certificate" in m and "chain" in m) or "expired at time of signing" in m or "cert" in m
+            or "usage" in m):  # "Extended usage does not contain `code signing`", "Key usage ..."
         return Code.CERTIFICATE_INVALID
     if "digest mismatch" in m:
         return Code.DIGEST_MISMATCH
