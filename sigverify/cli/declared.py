@@ -25,7 +25,13 @@ def _display(path: str) -> str:
 def add_declared(config: Config, cli_paths: Sequence[str]) -> tuple[Config, str | None]:
     """The config with every declared image appended (after the listed ones) and the report note (skipped
     documents, images declared in more than one place). Raises ConfigError (exit 2) for a bad manifest."""
-    paths = [_display(p) for p in config.images_from] + list(cli_paths)
+    paths: list[str] = []
+    seen: set[str] = set()
+    for p in [_display(p) for p in config.images_from] + list(cli_paths):
+        key = p if p == STDIN else os.path.abspath(p)
+        if key not in seen:  # the same file in the config and on the command line is read once
+            seen.add(key)
+            paths.append(p)
     if not paths:
         return config, None
     declared = read_images(paths)

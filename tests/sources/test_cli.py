@@ -160,3 +160,14 @@ def test_an_image_declared_twice_is_verified_once_and_its_other_places_named(
     assert [i["source"] for i in report["images"]] == [{"file": "a.yaml", "line": IMAGE_LINE}]
     assert any(f"ghcr.io/acme/web:1.4.2 (reported at a.yaml:{IMAGE_LINE}) is also declared at b.yaml:3" in n
                for n in report["notes"])
+
+
+def test_a_file_named_twice_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("a.yaml").write_text(MANIFEST.format(image="ghcr.io/acme/web:1.4.2"))
+    cfg = _config(tmp_path, "localhost:5000/**", extra="images_from: [a.yaml]\n")
+    assert main(["verify", "--config", str(cfg), "--images-from", "./a.yaml", "--json", "out.json",
+                 "--ci", "none"]) == 1
+    notes = json.loads(Path("out.json").read_text())["notes"]
+    assert notes == ["--images-from: skipped 1 document(s) or service(s) that declare no image: Service (1)"]
