@@ -69,7 +69,7 @@ def depth_of(data: bytes, limit: int) -> int:
     if data.count(b"[") + data.count(b"{") <= limit:
         return 0  # cannot be deeper than the number of openers: no scan needed
     steps = _STRING.sub(b'""', data).translate(None, _NOT_BRACKET).translate(_STEP)
-    return max(itertools.accumulate(memoryview(steps).cast("b")), default=0)
+    return max(0, max(itertools.accumulate(memoryview(steps).cast("b")), default=0))
 
 
 def loads_strict(data: bytes | str, *, what: str = "payload", max_bytes: int = MAX_BYTES) -> Any:

@@ -47,7 +47,7 @@ annotations = st.fixed_dictionaries({}, optional={
 })
 
 
-@settings(max_examples=s.examples(120))
+@settings(max_examples=s.examples(250))
 @given(content=documents, layer_annotations=annotations)
 def test_every_verifier_refuses_hostile_content(content: bytes, layer_annotations: dict[str, str],
                                                 auths: dict[str, Authority], trust: TrustStore) -> None:
@@ -138,7 +138,7 @@ def write_hostile_layout(root: Path, part: str, doc: bytes, media_type: str) -> 
     return harness.gate_config(root)
 
 
-@settings(max_examples=s.examples(60))
+@settings(max_examples=s.examples(120))
 @given(case=hostile_layouts())
 def test_the_gate_refuses_hostile_layouts(case: tuple[str, bytes, str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
@@ -158,7 +158,7 @@ def test_the_gate_refuses_200000_deep_documents_everywhere(part: str, kind: str,
 # -- the config loader and trusted roots ----------------------------------------------------------------------------
 
 
-@settings(max_examples=s.examples(150))
+@settings(max_examples=s.examples(250))
 @given(text=s.policy_configs())
 def test_the_config_loader_answers_config_or_configuration_error(text: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
@@ -182,7 +182,7 @@ def test_the_config_loader_refuses_invalid_utf8_as_a_configuration_error(data: b
             load_config(path)
 
 
-@settings(max_examples=s.examples(120))
+@settings(max_examples=s.examples(150))
 @given(doc=s.hostile_json(s.trusted_roots))
 def test_a_trusted_root_loads_or_is_a_configuration_error(doc: bytes) -> None:
     with tempfile.TemporaryDirectory() as tmp:

@@ -149,7 +149,7 @@ def mutations(draw: st.DrawFn, data: bytes) -> bytes:
     return bytes(out)
 
 
-@settings(max_examples=s.examples(300))
+@settings(max_examples=s.examples(500))
 @given(data=st.data())
 def test_mutated_signed_material_never_passes(material: list[Vector], data: st.DataObject) -> None:
     vector = data.draw(st.sampled_from(material))
