@@ -188,7 +188,7 @@ def _verify_image(target: Target, config: Config, registries: Registries, trust:
     return _result(target, verdict, started, digest=digest, policies=results, reasons=reasons, signatures=checks)
 
 
-def verify_file(entry: BlobEntry, config: Config, trust: TrustStore) -> ImageResult:
+def verify_file(entry: BlobEntry, config: Config, trust: TrustStore, *, offline: bool = True) -> ImageResult:
     """One ``files:`` entry (a release binary, tarball or SBOM signed with Sigstore): the same policy rules as
     images, reported as ``file:<path>``. Never raises."""
     started = time.perf_counter()
@@ -205,14 +205,15 @@ def verify_file(entry: BlobEntry, config: Config, trust: TrustStore) -> ImageRes
             expected="`policy: <name>` on the files entry (or exactly one policy in the config)",
             found=f"{len(config.policies)} policies")])
     try:
-        from sigverify.formats.blob import read_blob_input
-        from sigverify.formats.blob import verify_file as _verify
+        from sigverify.formats.blob_files import load_file
+        from sigverify.formats.blob_files import verify_file as _verify
 
-        digest = "sha256:" + read_blob_input(entry.path).sha256.hex()
+        blob = load_file(entry)
+        digest = "sha256:" + blob.sha256.hex()
         results = []
         all_checks: list[SignatureCheck] = []
         for policy in policies:
-            checks = _verify(entry, policy.authorities, trust)
+            checks = _verify(entry, policy.authorities, trust, blob=blob, offline=offline)
             all_checks.extend(checks)
             by_authority: dict[str, list[SignatureCheck]] = {}
             for check in checks:
@@ -222,6 +223,9 @@ def verify_file(entry: BlobEntry, config: Config, trust: TrustStore) -> ImageRes
     except OSError as exc:
         return _result(target, Verdict.FAIL, started, reasons=[Reason(
             Code.NOT_FOUND, f"cannot read {entry.path}: {exc.strerror}")])
+    except RegistryError as exc:  # the https download of the file failed (size, deadline, status, TLS)
+        return _result(target, Verdict.ERROR, started, reasons=[Reason(exc.code, exc.message, exc.expected,
+                                                                       exc.found)])
     except Exception as exc:  # fail closed
         return _result(target, Verdict.ERROR, started, reasons=[crash_reason(exc, f"verifying {entry.path}")])
     reasons = [r for pr in results for r in pr.reasons] + [w for pr in results for w in pr.warnings]
@@ -272,7 +276,7 @@ def run(config: Config, targets: Sequence[Target], options: GateOptions, *,
                                     thread_name_prefix="sigverify") as pool:
                 images = list(pool.map(lambda t: verify_image(t, config, regs, trust_store, options), targets))
         if options.shard is None or options.shard.startswith("1/"):  # files are verified once, by the first shard
-            images.extend(verify_file(entry, config, trust_store) for entry in config.files)
+            images.extend(verify_file(entry, config, trust_store, offline=options.offline) for entry in config.files)
     finally:
         if own_registries:
             regs.close()

@@ -368,8 +368,8 @@ class _Builder:
                 v = e.get(k)
                 if not isinstance(v, str) or not v:
                     return None
-                if k == "path" and v.startswith("sha256:"):
-                    return v
+                if (k == "path" and v.startswith("sha256:")) or v.lower().startswith(("https://", "http://")):
+                    return v  # a digest, or a URL downloaded when verified (plain http is refused then)
                 return str(self.resolve(v))
 
             pol = entry.get("policy")
