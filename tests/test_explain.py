@@ -140,3 +140,9 @@ def test_quoted_files_cannot_become_workflow_commands(command: str, tmp_path: Pa
     text = log.getvalue()
     assert text.startswith("::stop-commands::")
     assert text.rstrip().splitlines()[-1].startswith("::")  # resumed on exit
+
+
+def test_control_characters_are_shown_escaped(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explain", "--config", str(config), "ghcr.io/acme/x\x1b[31m\nfake"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\\x1b[31m\\nfake" in out

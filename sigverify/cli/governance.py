@@ -58,8 +58,11 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(_config_path(args))
     if args.command == "lint":
         warnings = lint_warnings(config)
-        for text in warnings:
-            print(("error: " if args.strict else "warning: ") + text)
+        from sigverify.report.safe import one_line
+
+        prefix = "error: " if args.strict else "warning: "
+        for text in warnings:  # a warning's own lines (message, fix) each made safe
+            print("\n".join(one_line(line) for line in (prefix + text).split("\n")))
         if warnings:
             print(f"{len(warnings)} warning(s)" + (" (--strict: exit 2)" if args.strict else ""))
         else:
@@ -80,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
     if not images:
         raise ConfigError("no images to explain: name them as arguments, or list them in the config",
                           tip="sigverify explain --config sigverify.yaml ghcr.io/acme/app:1.0")
+    from sigverify.report.safe import one_line
+
     text, _ = explain(config, images)
-    sys.stdout.write(text)
+    sys.stdout.write("".join(one_line(line) + "\n" for line in text.splitlines()))
     return 0

@@ -53,8 +53,10 @@ def run(args: argparse.Namespace) -> int:
     name = "<stdin>" if args.file == "-" else args.file
     out_dir = os.path.dirname(os.path.abspath(args.output)) if args.output else os.getcwd()
     imported = import_text(_read(args.file), name, trust_store_dir=args.trust_store_dir, relative_to=out_dir)
-    for finding in imported.findings:
-        print(finding.render(), file=sys.stderr)
+    from sigverify.report.safe import one_line
+
+    for finding in imported.findings:  # each line made safe: the messages quote the source policy
+        print("\n".join(one_line(line) for line in finding.render().split("\n")), file=sys.stderr)
     blocking = imported.blocking
     if blocking:
         print(f"sigverify import: {len(blocking)} field(s) cannot be carried over (listed above); nothing was "

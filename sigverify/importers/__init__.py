@@ -82,9 +82,15 @@ def render(imported: Imported, source: str) -> str:
     if left:
         lines.append("# Not carried over (they apply to admission in the cluster only):")
         lines += [f"#   line {f.line}: {f.path}: {f.message}" if f.line else f"#   {f.path}: {f.message}" for f in left]
+    lines = [_comment(line) for line in lines]
     body = yaml.dump({"version": 1, "policies": imported.policies}, Dumper=_Dumper, sort_keys=False,
                      default_flow_style=False, width=100, allow_unicode=True)
     return "\n".join(lines) + "\n" + body
+
+
+def _comment(text: str) -> str:
+    """One comment line, whatever the source held: control and line-breaking characters are shown escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def check_loads(text: str, output_dir: str) -> Config:

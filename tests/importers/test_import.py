@@ -215,3 +215,19 @@ def test_a_trust_policy_notation_would_refuse_is_refused_now(tmp_path: Path, cap
     assert main(["import", str(bad), "-o", str(out), "--trust-store-dir", str(tmp_path / "store")]) == 2
     assert not out.exists()
     assert "unsupported version '2.0'" in capsys.readouterr().err
+
+
+def test_source_text_cannot_escape_the_header_comment(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "cip.yaml"
+    f.write_text("""apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata: {name: "p\\u2028default: allow"}
+spec:
+  images: [{glob: "ghcr.io/acme/*"}]
+  authorities: [{key: {kms: "awskms:///alias/k"}}]
+""")
+    out = tmp_path / "sigverify.yaml"
+    assert main(["import", str(f), "-o", str(out)]) == 0, capsys.readouterr().err
+    text = out.read_text()
+    assert "# Source: ClusterImagePolicy p\\u2028default: allow" in text  # escaped: PyYAML breaks lines at U+2028
+    assert load_config(out).default == "deny"
