@@ -284,8 +284,10 @@ def _cmd_verify(args: argparse.Namespace) -> int:
                           tip="Use trust_root: embedded or a trusted_root.json file for offline runs.")
     targets = _targets(config)
     if not targets and not config.files:
-        raise ConfigError("no images to verify: the config lists none and none were given",
-                          tip="Add `images:` to the config, pass --images FILE, or name images as arguments.")
+        raise ConfigError("no images to verify: the config lists none and none were given"
+                          + (f" ({declared_note})" if declared_note else ""),
+                          tip="Add `images:` to the config, pass --images FILE or --images-from PATH, or name "
+                              "images as arguments.")
     selected = shard(targets, args.shard)
     options = GateOptions(concurrency=args.concurrency, offline=args.offline, fail_on_warn=args.fail_on_warn,
                           all_signatures=args.all_signatures, shard=args.shard)

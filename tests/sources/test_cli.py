@@ -171,3 +171,14 @@ def test_a_file_named_twice_is_read_once(tmp_path: Path, monkeypatch: pytest.Mon
                  "--ci", "none"]) == 1
     notes = json.loads(Path("out.json").read_text())["notes"]
     assert notes == ["--images-from: skipped 1 document(s) or service(s) that declare no image: Service (1)"]
+
+
+def test_manifests_without_images_are_exit_2_and_say_what_was_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("svc.yaml").write_text("apiVersion: v1\nkind: Service\nmetadata: {name: web}\n")
+    cfg = _config(tmp_path, "ghcr.io/**")
+    assert main(["verify", "--config", str(cfg), "--images-from", "svc.yaml", "--ci", "none"]) == 2
+    err = capsys.readouterr().err
+    assert "no images to verify" in err and "Service (1)" in err and "--images-from PATH" in err
