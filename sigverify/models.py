@@ -234,6 +234,9 @@ class SignatureCheck:
 
     ``ok`` means the signature verified and all of the authority's conditions held. ``signer`` names what signed
     it when known (a key fingerprint, a certificate identity) even when ``ok`` is false, for the report.
+    ``signer_id`` is the one spelling of the signer that thresholds count (``spki:<sha256 hex>`` of a key,
+    ``fulcio:<issuer>\0<SAN>`` of a keyless identity, ``x509-spki:<sha256 hex>`` of a Notary Project leaf);
+    an ok check without one counts toward no threshold.
     """
 
     format: str
@@ -244,6 +247,7 @@ class SignatureCheck:
     reason: Reason | None = None
     signer: str | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
+    signer_id: str | None = None
 
     @property
     def facts(self) -> CheckFacts:

@@ -28,10 +28,13 @@ def _cand(i: int) -> Candidate:
                      content=b"{}")
 
 
-def _check(authority: str, ok: bool, code: str | None = None, **details: object) -> SignatureCheck:
+def _check(authority: str, ok: bool, code: str | None = None, *, signer_id: str | None = None,
+           **details: object) -> SignatureCheck:
+    """A check by ``authority``; an ok one is signed by the authority's own key unless ``signer_id`` says who."""
     reason = Reason(code, f"{code} happened", expected="e", found="f") if code else None
+    sid = (signer_id or f"spki:{authority}") if ok else None
     return SignatureCheck(format="cosign-classic", storage="tag x.sig", layer_digest=D, authority=authority, ok=ok,
-                          reason=reason, details=details)
+                          reason=reason, details=details, signer_id=sid)
 
 
 def test_no_candidates_is_no_signature() -> None:

@@ -49,6 +49,39 @@ def _warnings_of(check: SignatureCheck) -> list[str]:
     return list(check.facts.warnings)
 
 
+def signer_edges(authorities: Sequence[str], checks: Mapping[str, Sequence[SignatureCheck]], *,
+                 clean_only: bool) -> dict[str, set[str]]:
+    """authority -> the signer ids of its ok signature checks (clean ones only, or all). An ok check without a
+    signer id is no edge: it counts for nothing."""
+    edges: dict[str, set[str]] = {}
+    for name in authorities:
+        ids = {c.signer_id for c in checks.get(name, ()) if is_signature(c) and c.ok and c.signer_id
+               and not (clean_only and _warnings_of(c))}
+        if ids:
+            edges[name] = {i for i in ids if i is not None}
+    return edges
+
+
+def max_matching(authorities: Sequence[str], edges: Mapping[str, set[str]]) -> dict[str, str]:
+    """A maximum bipartite matching authority -> signer id (augmenting paths; authorities in policy order, signer
+    ids sorted, so the result is deterministic)."""
+    owner: dict[str, str] = {}  # signer id -> authority
+
+    def augment(name: str, seen: set[str]) -> bool:
+        for sid in sorted(edges.get(name, ())):
+            if sid in seen:
+                continue
+            seen.add(sid)
+            if sid not in owner or augment(owner[sid], seen):
+                owner[sid] = name
+                return True
+        return False
+
+    for name in authorities:
+        augment(name, set())
+    return {name: sid for sid, name in owner.items()}
+
+
 def _best_failure(checks: Sequence[SignatureCheck]) -> Reason | None:
     failed = [c.reason for c in checks if not c.ok and c.reason is not None]
     if not failed:
@@ -63,27 +96,31 @@ def evaluate_policy(
     problems: Sequence[Reason] = (),
     looked_in: Sequence[str] = (),
 ) -> PolicyResult:
-    """Judge one policy. ``checks`` maps authority name -> its checks against every applicable candidate."""
-    clean: list[str] = []
-    warned: list[str] = []
-    warnings: list[Reason] = []
-    for authority in policy.authorities:
-        sig_checks = [c for c in checks.get(authority.name, ()) if is_signature(c)]
-        ok = [c for c in sig_checks if c.ok]
-        if any(not _warnings_of(c) for c in ok):
-            clean.append(authority.name)
-        elif ok:
-            warned.append(authority.name)
-            for w in _warnings_of(ok[0]):
-                warnings.append(Reason(Code.VERIFICATION_WARNING, w, policy=policy.name, authority=authority.name))
+    """Judge one policy. ``checks`` maps authority name -> its checks against every applicable candidate.
 
+    A threshold counts distinct signers: authorities and the signers (``signer_id``) of their ok signature checks
+    form a bipartite graph, and the threshold is met when a maximum matching (each authority and each signer used
+    once) has ``threshold`` edges. Clean checks are matched first (pass); with the checks whose verification level
+    only logs failures too, a met threshold warns."""
+    order = [a.name for a in policy.authorities]
+    clean_edges = signer_edges(order, checks, clean_only=True)
+    all_edges = signer_edges(order, checks, clean_only=False)
+    warnings: list[Reason] = []
     reasons: list[Reason] = []
-    verified = clean + warned
-    if len(clean) >= policy.threshold:
-        warnings = []  # enough clean authorities: logged failures of others do not matter
-    elif len(verified) < policy.threshold:
-        reasons.extend(_signature_failure(policy, checks, candidates, problems, looked_in, verified))
-    # else: it passes only thanks to checks the verification level logs; the warnings make it a WARN verdict
+    matched = max_matching(order, clean_edges)
+    if len(matched) < policy.threshold:
+        matched = max_matching(order, all_edges)
+        if len(matched) >= policy.threshold:  # passes only thanks to logged checks: a WARN verdict
+            for name in order:
+                if name not in matched or matched[name] in clean_edges.get(name, set()):
+                    continue
+                warned = next((c for c in checks.get(name, ()) if is_signature(c) and c.ok
+                               and c.signer_id == matched[name]), None)
+                warnings.extend(Reason(Code.VERIFICATION_WARNING, w, policy=policy.name, authority=name)
+                                for w in (_warnings_of(warned) if warned is not None else ()))
+        else:
+            reasons.extend(_signature_failure(policy, checks, candidates, problems, looked_in, matched, all_edges))
+    verified = [name for name in order if name in matched]
 
     if policy.attestations:
         from sigverify.evaluate.attestations import (
@@ -114,7 +151,8 @@ def _signature_failure(
     candidates: Sequence[Candidate],
     problems: Sequence[Reason],
     looked_in: Sequence[str],
-    verified: Sequence[str],
+    matched: Mapping[str, str],
+    edges: Mapping[str, set[str]],
 ) -> list[Reason]:
     where = ", ".join(looked_in) or "nowhere"
     names = ", ".join(describe_authority(a) for a in policy.authorities)
@@ -128,9 +166,12 @@ def _signature_failure(
         return [Reason(Code.NO_SIGNATURE, f"no signature is stored for this digest (looked in: {where})",
                        expected=f"a signature by {names}", found="none", policy=policy.name)]
 
+    verified = [a.name for a in policy.authorities if a.name in matched]
+    ok_names = [a.name for a in policy.authorities
+                if any(is_signature(c) and c.ok for c in checks.get(a.name, ()))]
     per_authority: list[Reason] = []
     for authority in policy.authorities:
-        if authority.name in verified:
+        if authority.name in ok_names:
             continue
         best = _best_failure(checks.get(authority.name, ()))
         if best is None:
@@ -144,13 +185,12 @@ def _signature_failure(
             per_authority.append(Reason(best.code, best.message, best.expected, best.found,
                                         policy=policy.name, authority=authority.name))
 
-    if policy.threshold > 1 and verified:
-        missing = [a.name for a in policy.authorities if a.name not in verified]
+    if ok_names:
         head = Reason(Code.THRESHOLD_NOT_MET,
-                      f"{len(verified)} of the required {policy.threshold} distinct authorities verified",
-                      expected=f"{policy.threshold} of: {', '.join(a.name for a in policy.authorities)}",
-                      found=f"verified by {', '.join(verified)}; not by {', '.join(missing)}",
-                      policy=policy.name)
+                      f"{len(verified)} of the required {policy.threshold} distinct signers verified",
+                      expected=f"signatures by {policy.threshold} distinct signers, each verified by another of: "
+                      f"{', '.join(a.name for a in policy.authorities)}",
+                      found=_threshold_found(policy, ok_names, verified, edges), policy=policy.name)
         return [head, *per_authority, *_problem_notes(policy, problems)]
 
     specific = [r for r in per_authority if r.code in _POST_SIGNATURE]
@@ -168,6 +208,32 @@ def _signature_failure(
         policy=policy.name,
     )
     return [head, *per_authority, *_problem_notes(policy, problems)]
+
+
+def _threshold_found(policy: Policy, ok_names: Sequence[str], verified: Sequence[str],
+                     edges: Mapping[str, set[str]]) -> str:
+    """Which authorities verified, which of them share one signer, which verified no identifiable signer."""
+    parts = [f"verified by {', '.join(verified) or 'none'}"]
+    by_signer: dict[str, list[str]] = {}
+    for name in ok_names:
+        for sid in sorted(edges.get(name, ())):
+            by_signer.setdefault(sid, []).append(name)
+    parts += [f"{', '.join(names)} share one signer ({_short(sid)})" for sid, names in by_signer.items()
+              if len(names) > 1]
+    unknown = [name for name in ok_names if name not in edges]
+    if unknown:
+        parts.append(f"{', '.join(unknown)} verified no identifiable signer (counted for nothing)")
+    missing = [a.name for a in policy.authorities if a.name not in ok_names]
+    if missing:
+        parts.append(f"not by {', '.join(missing)}")
+    return "; ".join(parts)
+
+
+def _short(signer_id: str) -> str:
+    kind, _, value = signer_id.partition(":")
+    if kind in {"spki", "x509-spki"}:
+        return f"{kind} sha256:{value[:16]}…"
+    return f"{kind} " + value.replace("\0", " / ")
 
 
 def _problem_notes(policy: Policy, problems: Sequence[Reason]) -> list[Reason]:

@@ -4,6 +4,8 @@ way verifiers build that SignatureCheck."""
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -41,9 +43,41 @@ class Verifier(Protocol):
     def verify(self, candidate: Candidate, authority: Authority, ctx: VerifyContext) -> SignatureCheck: ...
 
 
+def key_signer_id(spki_der: bytes) -> str:
+    """The signer id of a public key: ``spki:`` + SHA-256 of its SubjectPublicKeyInfo DER (PEM, KMS alike)."""
+    return "spki:" + hashlib.sha256(spki_der).hexdigest()
+
+
+def identity_signer_id(issuer: str | None, subject: str | None) -> str | None:
+    """The signer id of a keyless (Fulcio) identity: the OIDC issuer and the SAN, never the ephemeral cert
+    (None without both)."""
+    return "fulcio:" + issuer + "\0" + subject if issuer and subject else None
+
+
+def signer_id_of(authority: Authority, details: Mapping[str, Any]) -> str | None:
+    """The signer an ok check of ``authority`` counts as: the key the authority holds (a key check verifies only
+    with it), or the certificate identity the verifier read. None when unknown (the check then counts for nothing)."""
+    if authority.key is not None:
+        from sigverify.crypto import keys
+
+        try:
+            return key_signer_id(keys.resolve(authority.key).der)
+        except Exception:  # an unknown signer counts for nothing (fail closed)
+            return None
+    ident = details.get("identity")
+    if authority.keyless is not None and isinstance(ident, Mapping):
+        issuer, subject = ident.get("issuer"), ident.get("subject")
+        if isinstance(issuer, str) and isinstance(subject, str):
+            return identity_signer_id(issuer, subject)
+    return None
+
+
 def signature_check(candidate: Candidate, authority: Authority, ok: bool, reason: Reason | None = None, *,
-                    signer: str | None = None, details: dict[str, Any] | None = None) -> SignatureCheck:
-    """The outcome of checking ``candidate`` against ``authority`` (the reason is kept as given)."""
+                    signer: str | None = None, details: dict[str, Any] | None = None,
+                    signer_id: str | None = None) -> SignatureCheck:
+    """The outcome of checking ``candidate`` against ``authority`` (the reason is kept as given). An ok check
+    carries the signer id thresholds count: ``signer_id`` when the verifier gives one, else ``signer_id_of``."""
+    kept = details if details is not None else {}
     return SignatureCheck(
         format=candidate.format,
         storage=candidate.storage,
@@ -52,7 +86,8 @@ def signature_check(candidate: Candidate, authority: Authority, ok: bool, reason
         ok=ok,
         reason=reason,
         signer=signer,
-        details=details if details is not None else {},
+        details=kept,
+        signer_id=(signer_id or signer_id_of(authority, kept)) if ok else None,
     )
 
 

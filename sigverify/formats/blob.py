@@ -131,6 +131,12 @@ def verify_blob(
         mismatch = match_identity(identity, vb.identity)
         if mismatch is not None:
             return _fail(blob, storage, authority, mismatch, signer=vb.signer, details=details)
+    from sigverify.formats.base import identity_signer_id, key_signer_id
+
+    if key is not None:
+        signer_id: str | None = key_signer_id(key.der)
+    else:
+        signer_id = None if vb.identity is None else identity_signer_id(vb.identity.issuer, vb.identity.subject)
     return SignatureCheck(
         format=Format.SIGSTORE_BUNDLE,
         storage=storage,
@@ -139,6 +145,7 @@ def verify_blob(
         ok=True,
         signer=vb.signer,
         details=details,
+        signer_id=signer_id,
     )
 
 
@@ -147,6 +154,7 @@ def verify_detached_key_signature(blob: BlobInput, *, signature: bytes, key: Pub
     """A detached signature made with a key and no transparency log (``cosign sign-blob --key
     --tlog-upload=false``). Only for authorities with ``tlog: ignore`` / ``--insecure-ignore-tlog``."""
     from sigverify.crypto.keys import b64decode_strict, verify_prehashed, verify_signature
+    from sigverify.formats.base import key_signer_id
 
     storage = f"file {signature_label}"
     text = signature.strip()
@@ -165,7 +173,8 @@ def verify_detached_key_signature(blob: BlobInput, *, signature: bytes, key: Pub
             signer=f"key {key.fingerprint}")
     return SignatureCheck(format=Format.SIGSTORE_BUNDLE, storage=storage, layer_digest="sha256:" + blob.sha256.hex(),
                           authority=authority, ok=True, signer=f"key {key.fingerprint}",
-                          details={"kind": "signature", "content": "detached", "tlog": "ignored (tlog: ignore)"})
+                          details={"kind": "signature", "content": "detached", "tlog": "ignored (tlog: ignore)"},
+                          signer_id=key_signer_id(key.der))
 
 
 def verify_file(entry: BlobEntry, authorities: Sequence[Authority], trust: TrustStore) -> list[SignatureCheck]:

@@ -507,7 +507,21 @@ class _Builder:
                 ok = False
             else:
                 out.append(built)
+        if ok:
+            ok = self.distinct_signers(path, value, out)
         return tuple(out) if ok else None
+
+    def distinct_signers(self, path: KeyPath, value: list[Any], built: list[Authority]) -> bool:
+        """Two authorities of one policy that trust the same signer are an error at the second one's key line."""
+        from sigverify.policy.signers import duplicate_signers
+
+        dupes = duplicate_signers(built)
+        for _, i, message in dupes:
+            kind = next(k for k in ("key", "keyless", "notation") if k in value[i])
+            sub = value[i][kind]
+            where: KeyPath = (*path, i, kind, *(list(sub)[:1] if kind == "key" and isinstance(sub, dict) else []))
+            self.err(where, message, key=True, expected="each authority of a policy trusting another signer")
+        return not dupes
 
     def authority(self, path: KeyPath, auth: dict[str, Any]) -> Authority | None:
         kinds = [k for k in ("key", "keyless", "notation") if k in auth]

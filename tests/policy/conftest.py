@@ -46,6 +46,7 @@ def key_material() -> dict[str, bytes]:
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         ),
         "keys/p384.pub": _pub(ec.generate_private_key(ec.SECP384R1())),
+        "keys/env.pub": _pub(ec.generate_private_key(ec.SECP256R1())),
         "keys/secp256k1.pub": _pub(ec.generate_private_key(ec.SECP256K1())),
         "keys/rsa.pub": _pub(rsa.generate_private_key(public_exponent=65537, key_size=2048)),
         "keys/rsa1024.pub": _pub(rsa.generate_private_key(public_exponent=65537, key_size=1024)),
@@ -70,6 +71,7 @@ def config_dir(tmp_path: Path, key_material: dict[str, bytes], monkeypatch: pyte
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
     monkeypatch.setenv("SV_TEST_PUBLIC_KEY", key_material["keys/cosign.pub"].decode())
+    monkeypatch.setenv("SV_TEST_OTHER_PUBLIC_KEY", key_material["keys/env.pub"].decode())
     monkeypatch.setenv("SV_TEST_GARBAGE", GARBAGE_SECRET)
     monkeypatch.setenv("SV_TEST_EMPTY", "")
     monkeypatch.delenv("SV_TEST_UNSET", raising=False)

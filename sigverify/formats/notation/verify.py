@@ -298,9 +298,10 @@ def verify(candidate: Candidate, authority: Authority, ctx: VerifyContext) -> Si
     if authority.notation is None:
         raise ValueError(f"authority {authority.name!r} has no notation settings")
 
-    def result(ok: bool, reason: Reason | None = None, signer: str | None = None, **details: Any) -> SignatureCheck:
+    def result(ok: bool, reason: Reason | None = None, signer: str | None = None, *, signer_id: str | None = None,
+               **details: Any) -> SignatureCheck:
         kept = {k: v for k, v in details.items() if v is not None}
-        return signature_check(candidate, authority, ok, reason, signer=signer, details=kept)
+        return signature_check(candidate, authority, ok, reason, signer=signer, details=kept, signer_id=signer_id)
 
     try:
         policy = resolve_policy(authority.name, authority.notation, ctx.image)
@@ -325,7 +326,9 @@ def verify(candidate: Candidate, authority: Authority, ctx: VerifyContext) -> Si
             f"verification level 'skip' (authority {authority.name!r}): this Notary Project signature was NOT "
             "verified; nothing about it was checked"
         )
-        return result(True, None, None, **base, skipped=True, warnings=[warning])
+        # nothing identifies the signer: it counts as this authority only, and always with the warning
+        return result(True, None, None, signer_id=f"notation-skip:{authority.name}", **base, skipped=True,
+                      warnings=[warning])
 
     env: Envelope | None = None
     chain: list[Certificate] = []
@@ -379,12 +382,28 @@ def verify(candidate: Candidate, authority: Authority, ctx: VerifyContext) -> Si
         enforced is None,
         enforced,
         signer,
+        signer_id=_leaf_signer_id(chain),
         **base,
         **_env_details(env, ts_info, signer),
         checks=run.checks,
         warnings=run.warnings or None,
         logged_failures=run.logged or None,
     )
+
+
+def _leaf_signer_id(chain: list[Certificate]) -> str | None:
+    """``x509-spki:`` + SHA-256 of the leaf certificate's SubjectPublicKeyInfo (what thresholds count)."""
+    import hashlib
+
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    if not chain:
+        return None
+    try:
+        spki = chain[0].public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    except Exception:  # an unreadable leaf key identifies no signer: the check counts for nothing
+        return None
+    return "x509-spki:" + hashlib.sha256(spki).hexdigest()
 
 
 def _env_details(env: Envelope | None, ts: _TimestampInfo, signer: str | None) -> dict[str, Any]:
