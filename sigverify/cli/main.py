@@ -93,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "or a compose file; a file, a directory or - for stdin; repeatable")
     v.add_argument("--concurrency", type=_positive, default=16, metavar="N", help="images verified at once")
     v.add_argument("--offline", action="store_true",
-                   help="never contact anything but the registries (trust roots from the package or files)")
+                   help="never contact anything but the registries (trust roots from the package or files; "
+                        "keys from a key service are refused)")
     v.add_argument("--trust-root", metavar="SPEC", help="override trust_root: embedded | tuf | FILE")
     v.add_argument("--shard", type=_shard_spec, metavar="I/N", help="verify only the I-th of N slices")
     v.add_argument("--all-signatures", action="store_true",
@@ -245,6 +246,33 @@ def _preflight_trust(config: Config, *, offline: bool) -> TrustStore:
     return trust
 
 
+def _refuse_key_services(config: Config) -> None:
+    """``--offline`` contacts nothing but the registries: a key read from a key service (awskms://, gcpkms://,
+    azurekms://, hashivault://) is a configuration error naming the authority and the offline alternative."""
+    from sigverify.errors import ConfigError, ConfigProblem
+    from sigverify.kms import export_command, network_service
+
+    problems: list[ConfigProblem] = []
+    commands: list[str] = []
+    for policy in config.policies:
+        for authority in policy.authorities:
+            uri = authority.key.kms if authority.key is not None else None
+            service = network_service(uri) if uri else None
+            if uri is None or service is None:
+                continue
+            problems.append(ConfigProblem(
+                file=authority.location.file, line=authority.location.line, key=f"authority {authority.name!r}",
+                message=f"--offline: policy {policy.name!r} reads this authority's public key from {service} "
+                        "over the network",
+                expected="with --offline, a key that needs no network: key: {path: ...}, {pem: ...} or {env: ...}",
+                found=f"kms: {uri}"))
+            commands.append(export_command(uri))
+    if problems:
+        raise ConfigError(problems, tip="Export the public key once and verify offline with the file: "
+                          + "; ".join(dict.fromkeys(commands)) + ", then key: {path: vendor.pem}. "
+                          "Or run without --offline to read the key from the key service.")
+
+
 def _cmd_verify(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
@@ -282,6 +310,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     if args.offline and config.trust_root == "tuf":
         raise ConfigError("--offline contradicts `trust_root: tuf` (a TUF refresh needs the network)",
                           tip="Use trust_root: embedded or a trusted_root.json file for offline runs.")
+    if args.offline:
+        _refuse_key_services(config)
     targets = _targets(config)
     if not targets and not config.files:
         raise ConfigError("no images to verify: the config lists none and none were given"

@@ -175,7 +175,7 @@ def lookup(blob: BlobInput, trust: TrustStore, *, rekor_url: str | None) -> tupl
     return entries, urls
 
 
-def _bundle(blob: BlobInput, d: Detached, entry: RekorEntry, key: PublicKey | None) -> bytes:
+def bundle_for(blob: BlobInput, d: Detached, entry: RekorEntry, key: PublicKey | None = None) -> bytes:
     """The Sigstore bundle the detached material and its log entry amount to."""
     from cryptography.hazmat.primitives import serialization
 
@@ -207,6 +207,47 @@ def _signer_der(d: Detached, key: PublicKey | None) -> tuple[bytes, str]:
     return key.der, "key"
 
 
+def bound_entry(blob: BlobInput, d: Detached, *, signer_der: bytes, signer_kind: str, trust: TrustStore,
+                offline: bool, rekor_url: str | None, details: dict[str, Any]) -> RekorEntry:
+    """The log entry (given, or looked up when ``offline`` is false) that names exactly this signature, signer
+    (certificate DER or key SPKI DER) and digest; not yet verified against the log keys. Raises ``Failure``:
+    TLOG_INVALID (none, none that binds, malformed), or the network's code (REGISTRY_ERROR, TIMEOUT, ...)."""
+    from sigverify.crypto.rekor_entry import check_entry_binding
+
+    entries = d.entries
+    if entries is None:
+        if offline:
+            raise Failure(Code.TLOG_INVALID, "a detached signature needs its transparency-log entry, and looking it "
+                          "up needs the network (offline). Tip: " + OFFLINE_TIP, expected="a log entry",
+                          found="none given, lookup not allowed (--offline)")
+        try:
+            found, urls = lookup(blob, trust, rekor_url=rekor_url)
+        except RegistryError as e:
+            raise Failure(e.code, f"transparency-log lookup failed: {e.message}" + (f" Tip: {e.tip}" if e.tip else ""),
+                          e.expected, e.found) from None
+        except TlogError as e:
+            raise Failure(Code.TLOG_INVALID, f"transparency log: {e.message}", e.expected, e.found) from None
+        details["tlog_lookup"] = urls
+        if not found:
+            raise Failure(Code.TLOG_INVALID, "the transparency log has no entry for this file. Tip: a signature made "
+                          "with --tlog-upload=false verifies only with its key and --insecure-ignore-tlog "
+                          "(`tlog: ignore`).", expected=f"an entry for sha256:{blob.sha256.hex()}",
+                          found=f"none in {', '.join(urls) or '(no log)'}")
+        entries = tuple(found)
+    first_error: TlogError | None = None
+    for entry in entries:
+        try:
+            check_entry_binding(entry, signature=d.signature, digest=blob.sha256, signer_der=signer_der,
+                                signer_kind=signer_kind)
+        except TlogError as e:
+            first_error = first_error or e
+            continue
+        return entry
+    err = first_error or TlogError("no log entry")
+    more = f" ({len(entries)} entries looked at)" if len(entries) > 1 else ""
+    raise Failure(Code.TLOG_INVALID, f"transparency log: {err.message}{more}", err.expected, err.found)
+
+
 def verify_detached(
     blob: BlobInput,
     d: Detached,
@@ -234,51 +275,14 @@ def verify_detached(
             Code.IDENTITY_MISMATCH, "no identity to verify the certificate against",
             expected="--certificate-identity and --certificate-oidc-issuer", found="neither"), details=details)
     signer_der, signer_kind = _signer_der(d, key)
-    entries = d.entries
-    if entries is None:
-        if offline:
-            return _fail(blob, storage, authority, Reason(
-                Code.TLOG_INVALID, "a detached signature needs its transparency-log entry, and looking it up needs "
-                "the network (offline). Tip: " + OFFLINE_TIP, expected="a log entry",
-                found="none given, lookup not allowed (--offline)"), details=details)
-        try:
-            found, urls = lookup(blob, trust, rekor_url=rekor_url)
-        except RegistryError as e:
-            return _fail(blob, storage, authority, Reason(
-                e.code, f"transparency-log lookup failed: {e.message}" + (f" Tip: {e.tip}" if e.tip else ""),
-                e.expected, e.found), details=details)
-        except TlogError as e:
-            return _fail(blob, storage, authority, Reason(Code.TLOG_INVALID, f"transparency log: {e.message}",
-                                                          e.expected, e.found), details=details)
-        details["tlog_lookup"] = urls
-        if not found:
-            return _fail(blob, storage, authority, Reason(
-                Code.TLOG_INVALID, "the transparency log has no entry for this file. Tip: a signature made with "
-                "--tlog-upload=false verifies only with its key and --insecure-ignore-tlog (`tlog: ignore`).",
-                expected=f"an entry for sha256:{blob.sha256.hex()}", found=f"none in {', '.join(urls) or '(no log)'}"),
-                details=details)
-        entries = tuple(found)
-    from sigverify.crypto.rekor_entry import check_entry_binding
-
-    first_error: TlogError | None = None
-    bound: RekorEntry | None = None
-    for entry in entries:
-        try:
-            check_entry_binding(entry, signature=d.signature, digest=blob.sha256, signer_der=signer_der,
-                                signer_kind=signer_kind)
-        except TlogError as e:
-            first_error = first_error or e
-            continue
-        bound = entry
-        break
-    if bound is None:
-        err = first_error or TlogError("no log entry")
-        more = f" ({len(entries)} entries looked at)" if len(entries) > 1 else ""
-        return _fail(blob, storage, authority, Reason(Code.TLOG_INVALID, f"transparency log: {err.message}{more}",
-                                                      err.expected, err.found), details=details)
+    try:
+        bound = bound_entry(blob, d, signer_der=signer_der, signer_kind=signer_kind, trust=trust, offline=offline,
+                            rekor_url=rekor_url, details=details)
+    except Failure as f:
+        return _fail(blob, storage, authority, f.reason(), details=details)
     if key is not None and bound.proof is None:
         return _verify_key_promise(blob, d, bound, key=key, trust=trust, authority=authority)
-    check = verify_blob(blob, trust=trust, bundle=_bundle(blob, d, bound, key), bundle_label=d.label,
+    check = verify_blob(blob, trust=trust, bundle=bundle_for(blob, d, bound, key), bundle_label=d.label,
                         identity=identity, key=key, authority=authority)
     if check.ok:
         check = dataclasses.replace(check, details={**check.details, "content": "detached",

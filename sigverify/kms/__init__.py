@@ -55,6 +55,23 @@ def check_uri(uri: str) -> None:
     raise offline.refusal(uri, scheme)
 
 
+_SERVICE_NAMES = {"awskms": "AWS KMS", "gcpkms": "Google Cloud KMS", "azurekms": "Azure Key Vault",
+                  "hashivault": "HashiCorp Vault"}
+
+
+def network_service(uri: str) -> str | None:
+    """The key service a key URI is read from over the network (``AWS KMS`` for ``awskms://``), or None when
+    reading it needs no network (``env://``, or a scheme that is refused anyway)."""
+    return _SERVICE_NAMES.get(scheme_of(uri) or "")
+
+
+def export_command(uri: str) -> str:
+    """The command that exports the public key a key-service URI names, for ``key: {path: vendor.pem}``."""
+    import shlex
+
+    return f"cosign public-key --key {shlex.quote(uri.strip())} --outfile vendor.pem"
+
+
 def fetch_public_key_pem(uri: str) -> bytes:
     """Return the PEM public key (SubjectPublicKeyInfo) named by a key URI.
 
@@ -80,4 +97,5 @@ def _service(scheme: str) -> Any:
     return importlib.import_module(f"sigverify.kms.{_SERVICES[scheme]}")
 
 
-__all__ = ["EXPORT_ONLY_SCHEMES", "FETCHED_SCHEMES", "check_uri", "fetch_public_key_pem", "scheme_of"]
+__all__ = ["EXPORT_ONLY_SCHEMES", "FETCHED_SCHEMES", "check_uri", "export_command", "fetch_public_key_pem",
+           "network_service", "scheme_of"]

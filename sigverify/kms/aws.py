@@ -154,8 +154,27 @@ def _client(ref: AwsKeyRef) -> tuple[Any, str]:
                 client = session.client("kms", region_name=region, endpoint_url=ref.endpoint_url, config=config)
             except BotoCoreError as e:
                 raise _sdk_error(ref, region, e) from None
+            _require_https(ref, str(client.meta.endpoint_url or ""))
             _clients[cache_key] = client
         return client, region
+
+
+def _require_https(ref: AwsKeyRef, endpoint: str) -> None:
+    """TLS is never skipped: an endpoint override (AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL, the AWS config's
+    endpoint_url) may point at another HTTPS endpoint (VPC endpoint, emulator), never at plain http://."""
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(endpoint)
+    if parts.scheme.lower() == "https":
+        return
+    shown = f"{parts.scheme}://{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+    raise KeyMaterialError(
+        f"the AWS KMS endpoint for {ref.uri} is not HTTPS: {shown}",
+        expected="an https:// endpoint (TLS is never skipped, whatever the endpoint setting)",
+        found=shown,
+        tip="Point AWS_ENDPOINT_URL_KMS / AWS_ENDPOINT_URL (or endpoint_url in the AWS config) at an https:// URL; "
+        "AWS_CA_BUNDLE adds the CA of a private endpoint or emulator. " + _OFFLINE_TIP.format(key=ref.key_id),
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -129,10 +129,18 @@ def _client(ref: VaultKeyRef) -> Any:
             f"`cosign verify --key {ref.uri}`. Or verify offline with the exported public key: "
             f"{export_command(ref)}, then key: {{path: vendor.pem}}.",
         )
-    if not re.fullmatch(r"https?://[^/\s@]+/?", address, re.ASCII):
+    if re.fullmatch(r"http://[^/\s@]+/?", address, re.ASCII | re.IGNORECASE):
+        raise KeyMaterialError(
+            f"VAULT_ADDR is plain http:// ({address}); the Vault token and the key would cross the network unprotected",
+            expected="VAULT_ADDR=https://HOST[:PORT] (TLS is never skipped)",
+            found=address,
+            tip="Serve Vault over TLS (for a local dev server: `vault server -dev-tls`, then VAULT_CACERT), or "
+            f"verify offline with the exported public key: {export_command(ref)}, then key: {{path: vendor.pem}}.",
+        )
+    if not re.fullmatch(r"https://[^/\s@]+/?", address, re.ASCII | re.IGNORECASE):
         raise KeyMaterialError(
             "VAULT_ADDR is not a Vault server address",
-            expected="http(s)://HOST[:PORT] (no user info, no path)",
+            expected="https://HOST[:PORT] (no user info, no path)",
             found=address if "@" not in address else "an address with user info (not shown)",
             tip="Set VAULT_ADDR to the server's base URL, e.g. https://vault.example:8200.",
         )

@@ -79,6 +79,11 @@ def keyless_material(candidate: Candidate, authority: Authority, ctx: VerifyCont
                     f"a signature by {ident.label}", "a signature by another key, or over other bytes")
     details["algorithm"] = scheme
     bundle_text = annotations.get(BUNDLE_ANNOTATION)
+    if bundle_text is None and not ctx.offline and signed_bytes == log_payload and authority.keyless is not None:
+        from sigverify.formats.cosign_sig.online import looked_up_annotation  # no annotation: search the log
+
+        bundle_text = looked_up_annotation(signature=signature, cert=cert, payload=log_payload,
+                                           identity=authority.keyless, ctx=ctx, details=details)
     if bundle_text is None:
         raise Failure(Code.TLOG_INVALID,
                     "a keyless signature needs its Rekor bundle: the logged time is what the short-lived "

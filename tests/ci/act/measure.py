@@ -3,8 +3,9 @@
     .venv/bin/python -m tests.ci.act.measure [--runs 2]
 
 Cold: an empty pip cache (every locked wheel downloaded from PyPI); warm: the cache the cold run filled (what
-actions/cache restores). Each run is a fresh venv in a fresh job, as on a hosted runner. Prints a Markdown table.
-Not a test: numbers depend on the machine and the network.
+actions/cache restores); local: every wheel already on disk, no index at all (the best a cache can do). Each run
+is a fresh venv in a fresh job, as on a hosted runner. Prints a Markdown table. Not a test: numbers depend on the
+machine and the network (pip caches nothing when a proxy strips the index's cache headers).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from tests.ci.test_act import make_scratch, run_act
+from tests.ci.test_act import fill_wheels, make_scratch, run_act
 from tests.fixtures.registry import RegistryServer
 
 
@@ -36,14 +37,17 @@ def main() -> None:
     auth = RegistryServer(root / "r2", auth="htpasswd").start()
     try:
         scratch = make_scratch(root / "scratch", plain, auth)
-        results: dict[str, list[float]] = {"cold": [], "warm": []}
+        results: dict[str, list[float]] = {"cold": [], "warm": [], "local": []}
+        wheels = fill_wheels()
         for i in range(args.runs):
             cache = root / f"pip-{i}"
-            for kind in ("cold", "warm"):  # the warm run reuses the cache the cold run filled
-                run = run_act(scratch, pip_cache=cache, job="pass")
+            for kind in ("cold", "warm", "local"):  # the warm run reuses the cache the cold run filled
+                run = run_act(scratch, pip_cache=cache, job="pass", wheels=wheels if kind == "local" else None)
                 assert run.returncode == 0, run.out[-3000:]
                 results[kind].append(seconds(run.job("pass")))
                 print(f"{kind} run {i + 1}: {results[kind][-1]:.1f} s", flush=True)
+        cached = sum(f.stat().st_size for f in root.rglob("pip-*/**/*") if f.is_file())
+        print(f"\npip cache after the cold runs: {cached} bytes")
         print("\n| pip cache | runs | job start to first verification (median, s) | min-max (s) |")
         print("|---|---|---|---|")
         for kind, xs in results.items():
