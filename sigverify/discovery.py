@@ -31,7 +31,7 @@ class Discovery:
 
 
 def _problem(err: RegistryError, what: str) -> Reason:
-    return Reason(code=err.code, message=f"{what}: {err.message}", expected=err.expected, found=err.found)
+    return Reason(code=err.code, message=f"{what}: {err.message_and_tip()}", expected=err.expected, found=err.found)
 
 
 def _layers(doc: dict[str, Any], where: str) -> list[Descriptor]:

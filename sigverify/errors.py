@@ -29,6 +29,10 @@ class SigverifyError(Exception):
         self.found = found
         self.tip = tip
 
+    def message_and_tip(self) -> str:
+        """The message, and the tip after it (what to change) when there is one: for a report reason."""
+        return self.message + (f" Tip: {self.tip}" if self.tip else "")
+
     def diagnostics(self) -> str:
         """A multi-line human explanation: message, expected/found, tip."""
         lines = [self.message]

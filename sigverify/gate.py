@@ -124,7 +124,7 @@ def verify_image(target: Target, config: Config, registries: Registries, trust: 
             Code.AUTH_ERROR, Code.NOT_FOUND, Code.RATE_LIMITED, Code.REGISTRY_ERROR, Code.INSECURE_REFUSED,
         } else Verdict.FAIL
         return _result(target, verdict, started,
-                       reasons=[Reason(exc.code, exc.message, exc.expected, exc.found)])
+                       reasons=[Reason(exc.code, exc.message_and_tip(), exc.expected, exc.found)])
     except Exception as exc:  # fail closed: an error verdict; exit 3 only for a bug, not for hostile content
         return _result(target, Verdict.ERROR, started, reasons=[crash_reason(exc, f"verifying {target.written}")])
 
@@ -150,7 +150,7 @@ def _verify_image(target: Target, config: Config, registries: Registries, trust:
     except RegistryError as exc:
         verdict = Verdict.FAIL if exc.code in {Code.DIGEST_MISMATCH, Code.SIZE_LIMIT} else Verdict.ERROR
         return _result(target, verdict, started, digest=ref.digest, reasons=[
-            Reason(exc.code, f"cannot resolve {ref}: {exc.message}", exc.expected, exc.found)])
+            Reason(exc.code, f"cannot resolve {ref}: {exc.message_and_tip()}", exc.expected, exc.found)])
     digest = subject.digest
     if ref.digest is not None and digest != ref.digest:
         return _result(target, Verdict.FAIL, started, digest=ref.digest, reasons=[Reason(
@@ -224,8 +224,8 @@ def verify_file(entry: BlobEntry, config: Config, trust: TrustStore, *, offline:
         return _result(target, Verdict.FAIL, started, reasons=[Reason(
             Code.NOT_FOUND, f"cannot read {entry.path}: {exc.strerror}")])
     except RegistryError as exc:  # the https download of the file failed (size, deadline, status, TLS)
-        return _result(target, Verdict.ERROR, started, reasons=[Reason(exc.code, exc.message, exc.expected,
-                                                                       exc.found)])
+        return _result(target, Verdict.ERROR, started, reasons=[Reason(exc.code, exc.message_and_tip(),
+                                                                       exc.expected, exc.found)])
     except Exception as exc:  # fail closed
         return _result(target, Verdict.ERROR, started, reasons=[crash_reason(exc, f"verifying {entry.path}")])
     reasons = [r for pr in results for r in pr.reasons] + [w for pr in results for w in pr.warnings]
