@@ -101,6 +101,7 @@ def _verify(d: Doc, path: KeyPath, item: dict[str, Any], label: str, mode: str, 
                       tip="add the attestations' attestors as signature attestors, or write the policy by hand")
         return
     digest = any(item.get(k, True) is True for k in ("mutateDigest", "verifyDigest"))
+    sets: list[tuple[dict[str, Any], list[Any], dict[int, str]]] = []  # policy, its entries, entry -> name
     for i, aset in enumerate(attestor_sets):
         apath: KeyPath = (*path, "attestors", i)
         if not isinstance(aset, dict) or not isinstance(aset.get("entries"), list) or not aset["entries"]:
@@ -129,17 +130,32 @@ def _verify(d: Doc, path: KeyPath, item: dict[str, Any], label: str, mode: str, 
         if count != 1:
             policy["threshold"] = count
         policy["authorities"] = authorities
-        attestations = _attestations(d, path, item.get("attestations"), aset["entries"], entry_names)
-        if attestations:
-            policy["attestations"] = attestations
-        if digest:
-            _digest(d, path, item, policy)
-        d.out.policies.append(policy)
+        sets.append((policy, aset["entries"], entry_names))
+    if len(sets) != len(attestor_sets):
+        return  # already reported
+    for j, att in enumerate(item.get("attestations") or []):
+        _attach_attestation(d, (*path, "attestations", j), att, sets)
+    if digest:
+        _digest(d, path, item, [policy for policy, _, _ in sets])
+    d.out.policies.extend(policy for policy, _, _ in sets)
 
 
-def _digest(d: Doc, path: KeyPath, item: dict[str, Any], policy: dict[str, Any]) -> None:
+def _attach_attestation(d: Doc, path: KeyPath, att: object,
+                        built: list[tuple[dict[str, Any], list[Any], dict[int, str]]]) -> None:
+    """An attestation requirement goes to the policy of the attestor set whose entries attest it."""
+    for policy, entries, names in built:
+        if _attestation_authorities(None, path, att, entries, names) is not None:
+            req = _attestation(d, path, att, entries, names)
+            if req is not None:
+                policy.setdefault("attestations", []).append(req)
+            return
+    _attestation(d, path, att, built[0][1], built[0][2])  # reports why it cannot be carried over
+
+
+def _digest(d: Doc, path: KeyPath, item: dict[str, Any], policies: list[dict[str, Any]]) -> None:
     if require_digest_supported():
-        policy["require_digest"] = True
+        for policy in policies:
+            policy["require_digest"] = True
         return
     which = "mutateDigest/verifyDigest (on by default)" if not ({"mutateDigest", "verifyDigest"} & set(item)) else (
         "/".join(k for k in ("mutateDigest", "verifyDigest") if item.get(k, True) is True))
@@ -300,35 +316,31 @@ def _keyless(d: Doc, path: KeyPath, body: dict[str, Any]) -> dict[str, Any] | No
     return {"keyless": spec, **({"tlog": tlog} if tlog else {})}
 
 
-def _attestations(d: Doc, path: KeyPath, value: object, entries: list[Any], names: dict[int, str]
-                  ) -> list[dict[str, Any]]:
-    if value is None:
-        return []
-    out: list[dict[str, Any]] = []
-    for i, att in enumerate(value if isinstance(value, list) else []):
-        apath: KeyPath = (*path, "attestations", i)
-        if not isinstance(att, dict):
-            d.unsupported(apath, "an attestation must be a map")
-            continue
-        d.unknown_keys(apath, att, {"type", "predicateType", "attestors", "conditions", "name"})
-        ptype = att.get("predicateType", att.get("type"))
-        if not isinstance(ptype, str) or not ptype:
-            d.unsupported(apath, "an attestation needs predicateType")
-            continue
-        auth = _attestation_authorities(d, apath, att.get("attestors"), entries, names)
-        conditions = _conditions(d, (*apath, "conditions"), att.get("conditions"))
-        if auth is None or conditions is None:
-            continue
-        req: dict[str, Any] = {"predicate_type": ptype, "authorities": auth}
-        if conditions:
-            req["conditions"] = conditions
-        out.append(req)
-    return out
+def _attestation(d: Doc, path: KeyPath, att: object, entries: list[Any], names: dict[int, str]
+                 ) -> dict[str, Any] | None:
+    if not isinstance(att, dict):
+        d.unsupported(path, "an attestation must be a map")
+        return None
+    d.unknown_keys(path, att, {"type", "predicateType", "attestors", "conditions", "name"})
+    ptype = att.get("predicateType", att.get("type"))
+    if not isinstance(ptype, str) or not ptype:
+        d.unsupported(path, "an attestation needs predicateType")
+        return None
+    auth = _attestation_authorities(d, path, att, entries, names)
+    conditions = _conditions(d, (*path, "conditions"), att.get("conditions"))
+    if auth is None or conditions is None:
+        return None
+    req: dict[str, Any] = {"predicate_type": ptype, "authorities": auth}
+    if conditions:
+        req["conditions"] = conditions
+    return req
 
 
-def _attestation_authorities(d: Doc, path: KeyPath, value: object, entries: list[Any], names: dict[int, str]
+def _attestation_authorities(d: Doc | None, path: KeyPath, att: object, entries: list[Any], names: dict[int, str]
                              ) -> list[str] | None:
-    """The attestation's attestors must be entries of the signature attestors (sigverify names them)."""
+    """The attestation's attestors must be entries of the signature attestors (sigverify names them); ``d`` None
+    only asks whether they are (nothing is reported)."""
+    value = att.get("attestors") if isinstance(att, dict) else None
     if value is None:
         return list(names.values())
     picked: list[str] = []
@@ -336,14 +348,18 @@ def _attestation_authorities(d: Doc, path: KeyPath, value: object, entries: list
         apath: KeyPath = (*path, "attestors", i)
         raw = aset.get("entries") if isinstance(aset, dict) else None
         if not isinstance(raw, list) or (len(raw) > 1 and aset.get("count") != 1):
-            d.unsupported(apath, "several attestation attestors that must all have attested (count) cannot be "
-                          "carried over: sigverify accepts an attestation from any one of the named authorities")
+            if d is not None:
+                d.unsupported(apath, "several attestation attestors that must all have attested (count) cannot "
+                              "be carried over: sigverify accepts an attestation from any one of the named "
+                              "authorities")
             return None
         for j, entry in enumerate(raw):
             idx = next((k for k, e in enumerate(entries) if e == entry), None)
             if idx is None or idx not in names:
-                d.unsupported((*apath, "entries", j), "an attestation attestor that is not also a signature "
-                              "attestor of the rule: sigverify requires attestations from the policy's authorities")
+                if d is not None:
+                    d.unsupported((*apath, "entries", j), "an attestation attestor that is not also a signature "
+                                  "attestor of the rule: sigverify requires attestations from the policy's "
+                                  "authorities")
                 return None
             picked.append(names[idx])
     return picked or None

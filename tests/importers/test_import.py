@@ -231,3 +231,36 @@ spec:
     text = out.read_text()
     assert "# Source: ClusterImagePolicy p\\u2028default: allow" in text  # escaped: PyYAML breaks lines at U+2028
     assert load_config(out).default == "deny"
+
+
+def test_kyverno_attestation_goes_to_the_set_that_attests_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                                             ) -> None:
+    f = tmp_path / "p.yaml"
+    f.write_text("""apiVersion: kyverno.io/v1
+kind: Policy
+metadata: {name: two-sets, namespace: prod}
+spec:
+  rules:
+  - name: r
+    verifyImages:
+    - imageReferences: ["ghcr.io/acme/*"]
+      attestors:
+      - entries:
+        - keyless: {subject: dev@acme.example, issuer: https://accounts.google.com}
+      - entries:
+        - keyless: {subject: builder@acme.example, issuer: https://accounts.google.com}
+      attestations:
+      - predicateType: https://slsa.dev/provenance/v1
+        attestors:
+        - entries:
+          - keyless: {subject: builder@acme.example, issuer: https://accounts.google.com}
+""")
+    out = tmp_path / "sigverify.yaml"
+    assert main(["import", str(f), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    first, second = load_config(out).policies  # both attestor sets must be satisfied: two policies
+    assert (first.name, second.name) == ("two-sets/r/1", "two-sets/r/2")
+    assert first.attestations == ()
+    (att,) = second.attestations
+    assert att.authorities == ("keyless-1",)
+    assert err.count("mutateDigest/verifyDigest") <= 1
