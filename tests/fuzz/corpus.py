@@ -8,8 +8,10 @@ changed nothing that is verified (each class is listed in tests/fuzz/README.md):
   element deleted verifies too, so the broken element is simply not counted;
 * ``unverified cosignature``: a checkpoint signature line other than the log's own (witness cosignatures, another
   log's line; the log's line is found by its 4-byte key hint, as in sigstore-python and the signed-note format);
-* ``unsigned CMS certificates``: the certificate set of an RFC 3161 token, which CMS does not sign (the TSA chain
-  is built from the trust store).
+* ``unsigned CMS fields``: the certificate set or a signer identifier of an RFC 3161 token, which CMS does not
+  sign (the TSA chain comes from the trust store; the signed attributes, TSTInfo and signature are unchanged);
+* ``unchecked CMS signature algorithm``: only the SignerInfo's signatureAlgorithm OID (not signed by CMS) differs:
+  rfc3161-client verifies with the trusted TSA key and the signed digest algorithm, and ignores that OID.
 """
 
 from __future__ import annotations
@@ -71,8 +73,9 @@ def canonical(value: Any) -> Any:
     return value
 
 
-SAME, UNNEEDED, COSIGNATURE, CMS_CERTS = ("same content", "unneeded element", "unverified cosignature",
-                                         "unsigned CMS certificates")
+SAME, UNNEEDED, COSIGNATURE, CMS_UNSIGNED = ("same content", "unneeded element", "unverified cosignature",
+                                            "unsigned CMS fields")
+CMS_ALGORITHM = "unchecked CMS signature algorithm"
 
 
 def _json_same(a: bytes, b: bytes) -> bool:
@@ -108,6 +111,12 @@ def _without(doc: Any, paths: list[Path_], *, whole_items: bool) -> Any:
         for part in path[:-1]:
             parent = parent[part]
         del parent[path[-1]]
+    return doc
+
+
+def _at(doc: Any, path: Path_) -> Any:
+    for part in path:
+        doc = doc[part]
     return doc
 
 
@@ -158,6 +167,10 @@ def _bundle_explainer(verify_doc: Callable[[bytes], bool]) -> Callable[[str, byt
         if _cosignature_only(old, new):
             return COSIGNATURE
         paths = _diff(old, new)
+        if paths and all(p[-1] == "signedTimestamp" for p in paths):
+            classes = {_cms_class(_b64(_at(old, p)), _b64(_at(new, p))) for p in paths}
+            if len(classes) == 1 and None not in classes:
+                return classes.pop()
         for whole in (False, True):
             reduced = _without(old, paths, whole_items=whole)
             if reduced is not None and verify_doc(json.dumps(reduced).encode()):
@@ -286,13 +299,35 @@ TIMESTAMP = "io.cncf.notary.timestampSignature"
 
 
 def _signed_cms(token: bytes | None) -> Any:
-    """The signed parts of an RFC 3161 token (content and signer infos), without its unsigned certificate set."""
+    """The signed parts of an RFC 3161 token: the TSTInfo, and per signer the digest algorithm, signed attributes,
+    signature algorithm and signature (not the certificate set, signer identifier or unsigned attributes)."""
     if token is None:
         return None
-    from asn1crypto import cms
+    from asn1crypto import cms, tsp
 
-    signed = cms.ContentInfo.load(token)["content"]
-    return signed["encap_content_info"].dump(), signed["signer_infos"].dump()
+    status = None
+    try:
+        signed = cms.ContentInfo.load(token)["content"]  # a bare token (notation)
+    except ValueError:
+        response = tsp.TimeStampResp.load(token)  # a TimeStampResp (Sigstore bundles): its status counts too
+        status, signed = response["status"].dump(), response["time_stamp_token"]["content"]
+    signers = [tuple(info[k].dump() for k in ("digest_algorithm", "signed_attrs", "signature", "signature_algorithm"))
+               for info in signed["signer_infos"]]
+    return status, signed["encap_content_info"].dump(), signers
+
+
+def _cms_class(old: bytes | None, new: bytes | None) -> str | None:
+    """Which unsigned part of an RFC 3161 token differs; None when a signed part does (or it does not parse)."""
+    try:
+        a, b = _signed_cms(old), _signed_cms(new)
+    except Exception:  # a token that does not parse changed what is signed
+        return None
+    if a is None or b is None:
+        return None
+    if a == b:
+        return CMS_UNSIGNED
+    strip = [[signer[:3] for signer in x[2]] for x in (a, b)]
+    return CMS_ALGORITHM if a[:2] == b[:2] and strip[0] == strip[1] else None
 
 
 def _jws_parts(data: bytes) -> Any:
@@ -318,7 +353,7 @@ def _envelope_explain(field: str, a: bytes, b: bytes) -> str | None:
             return None
         if old_token == new_token:
             return SAME
-        return CMS_CERTS if _signed_cms(old_token) == _signed_cms(new_token) else None
+        return _cms_class(old_token, new_token)
     except Exception:  # anything that does not even parse is not the same content
         return None
 
