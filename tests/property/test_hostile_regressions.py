@@ -253,3 +253,14 @@ def test_a_trusted_root_key_without_validity_start_is_a_configuration_error(
         store.rekor_keys() + store.ctlog_keys()
     (problem,) = info.value.problems
     assert problem.key == f"{section}[0]" and "validFor.start" in problem.message and problem.found == "none"
+
+
+@pytest.mark.xfail(strict=True, reason="registry/jsonbound.py keeps its own depth scan, whose string pattern needs a "
+                   "closing quote: every quote of an unterminated escaped string starts a failed scan to the end "
+                   "(quadratic; a 4 MiB manifest would pin a core for hours). Fix: use crypto.strictjson.depth_of.")
+def test_the_registry_reader_scans_hostile_strings_in_one_pass() -> None:
+    from sigverify.registry import jsonbound
+
+    doc = b"[" * (MAX_DEPTH + 1) + b'"' + b'\\"' * 2_000
+    match = jsonbound._STRING.search(doc)
+    assert match is not None and match.end() == len(doc)
