@@ -9,6 +9,7 @@ from sigverify.models import ImageResult, RunResult, Verdict
 from sigverify.report import DIGEST_CONTRACT
 from sigverify.report._cases import Case, image_cases, is_failing
 from sigverify.report.safe import redacted
+from sigverify.report.tally import headline, tally
 
 _ICON = {Verdict.PASS: "✅", Verdict.FAIL: "❌", Verdict.WARN: "⚠️", Verdict.ERROR: "🛑"}
 _ORDER = {Verdict.ERROR: 0, Verdict.FAIL: 1, Verdict.WARN: 2, Verdict.PASS: 3}
@@ -121,11 +122,11 @@ def render(result: RunResult, *, max_bytes: int | None = None) -> str:
     result = redacted(result)
     s = result.summary
     failing = result.exit_code != 0
-    head = "❌ sigverify: verification failed" if failing else "✅ sigverify: all images verified"
-    if s["total"] == 0:
-        head = "⚠️ sigverify: no images to verify"
+    t = tally(result)
+    icon = "⚠️" if t.total == 0 else "❌" if failing else "✅" if t.verified == t.total else "⚠️"
+    head = f"{icon} sigverify: {headline(result)}"
     counts = ", ".join(f"{s[k]} {k}" for k in ("pass", "fail", "warn", "error") if s[k]) or "0 images"
-    lines = [f"### {head}", "", f"{s['total']} image(s): {counts}."]
+    lines = [f"### {head}", "", f"{s['total']} image(s): {t.phrase() if s['total'] else counts}."]
     meta = []
     if result.config_path:
         meta.append(f"config {code(result.config_path)}")

@@ -6,6 +6,7 @@ from sigverify.models import ImageResult, Reason, RunResult, SignatureCheck, Ver
 from sigverify.report import DIGEST_CONTRACT
 from sigverify.report._cases import image_reasons
 from sigverify.report.safe import CONTROL, sanitized
+from sigverify.report.tally import tally
 
 
 def escape(text: str) -> str:
@@ -70,15 +71,19 @@ def render(result: RunResult, *, verbose: bool = False) -> str:
         out.extend(_image_block(img, verbose))
         out.append("")
     s = result.summary
+    t = tally(result)  # a pass by `default: allow` verified nothing: counted apart, never as verified
     out.append(
-        f"{s['total']} image(s): {s['pass']} passed, {s['fail']} failed, {s['warn']} warned, {s['error']} errors"
+        f"{s['total']} image(s): {t.verified} verified, "
+        + (f"{t.allowed} allowed unverified (default: allow), " if t.allowed else "")
+        + f"{s['fail']} failed, {s['warn']} warned, {s['error']} errors"
     )
     for note in result.notes:
         out.append(f"note: {note}")
     if any(img.digest for img in result.images):
         out.append(f"note: {DIGEST_CONTRACT}")
     if result.exit_code == 0:
-        out.append("result: PASS" + (" (with warnings)" if s["warn"] else ""))
+        out.append("result: PASS" + (" (with warnings)" if s["warn"] else "")
+                   + (f" ({t.allowed} allowed unverified by default: allow)" if t.allowed else ""))
     else:
         out.append(
             "result: FAIL"
