@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from sigverify import __version__
 from sigverify.discovery import Discovery, discover
 from sigverify.errors import ConfigError, RegistryError, SigverifyError
-from sigverify.evaluate import describe_authority, evaluate_policy, image_verdict
+from sigverify.evaluate import REGISTRY_CODES, describe_authority, evaluate_policy, image_verdict
 from sigverify.formats import applicable, verifier_for, wanted_formats
 from sigverify.formats.base import VerifyContext, crash_reason
 from sigverify.models import (
@@ -120,9 +120,8 @@ def verify_image(target: Target, config: Config, registries: Registries, trust: 
     try:
         return _verify_image(target, config, registries, trust, options, started)
     except SigverifyError as exc:
-        verdict = Verdict.ERROR if isinstance(exc, ConfigError) or exc.code in {
-            Code.AUTH_ERROR, Code.NOT_FOUND, Code.RATE_LIMITED, Code.REGISTRY_ERROR, Code.INSECURE_REFUSED,
-        } else Verdict.FAIL
+        verdict = Verdict.ERROR if isinstance(exc, ConfigError) or exc.code in REGISTRY_CODES | {
+            Code.INSECURE_REFUSED} else Verdict.FAIL
         return _result(target, verdict, started,
                        reasons=[Reason(exc.code, exc.message_and_tip(), exc.expected, exc.found)])
     except Exception as exc:  # fail closed: an error verdict; exit 3 only for a bug, not for hostile content

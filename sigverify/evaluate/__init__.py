@@ -25,7 +25,8 @@ _SPECIFICITY = [
 ]
 _RANK: dict[str, int] = {code: i for i, code in enumerate(_SPECIFICITY)}
 _POST_SIGNATURE = frozenset(_SPECIFICITY[:9])
-REGISTRY_CODES = frozenset({Code.AUTH_ERROR, Code.NOT_FOUND, Code.RATE_LIMITED, Code.REGISTRY_ERROR})
+# Failures whose cause is the registry (or a deadline on the way to it): an image they decide is an error, not a fail.
+REGISTRY_CODES = frozenset({Code.AUTH_ERROR, Code.NOT_FOUND, Code.RATE_LIMITED, Code.REGISTRY_ERROR, Code.TIMEOUT})
 
 
 def describe_authority(authority: Authority) -> str:

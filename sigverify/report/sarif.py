@@ -37,9 +37,10 @@ _RULES: dict[str, tuple[str, str]] = {
         "verify. Compare the expected authority with the signer shown in the result.",
     ),
     Code.THRESHOLD_NOT_MET: (
-        "Fewer distinct authorities verified than the threshold",
-        "The policy requires signatures from more distinct authorities than verified. Add the missing "
-        "signatures or lower the threshold.",
+        "Fewer distinct signers verified than the threshold",
+        "The policy requires signatures by more distinct signers than verified. One key, KMS key or "
+        "certificate identity counts once, however many authorities accept it. Add the missing signatures "
+        "or lower the threshold.",
     ),
     Code.DIGEST_MISMATCH: (
         "A signature or content is bound to another digest",
@@ -105,6 +106,11 @@ _RULES: dict[str, tuple[str, str]] = {
     Code.REGISTRY_ERROR: (
         "The registry returned an error",
         "The registry failed; the image was not verified.",
+    ),
+    Code.TIMEOUT: (
+        "A request, the image or the run exceeded its time bound",
+        "The registry (or a log or key service) did not answer in time; the image was not verified and "
+        "did not pass. Retry, or raise `--timeout` if the server is known to be slow.",
     ),
     Code.SIZE_LIMIT: (
         "A registry object exceeded the size cap",

@@ -237,8 +237,6 @@ def test_a_deadline_while_looking_for_signatures_never_passes(fake: FakeServer, 
     assert img["verdict"] != "pass" and codes(img)[0] == "TIMEOUT", img
 
 
-@pytest.mark.xfail(strict=True, reason="evaluate/gate do not count TIMEOUT among the registry categories yet: "
-                   "a deadline met during discovery reads `fail` instead of `error`")
 def test_a_deadline_while_looking_for_signatures_is_an_error(fake: FakeServer, tmp_path: Path, key: KeyPair,
                                                               capsys: pytest.CaptureFixture[str]) -> None:
     cfg = write_config(tmp_path, fake.host, [_slow_signature(fake)], key)
