@@ -145,9 +145,8 @@ def legacy_bundle(raw: bytes, what: str) -> Detached | None:
 def _log_urls(trust: TrustStore, override: str | None) -> list[str]:
     if override:
         return [override]
-    keys = sorted(trust.rekor_keys(), key=lambda k: (k.valid_until is None, k.valid_from or 0), reverse=True)
     urls: list[str] = []
-    for k in keys:
+    for k in trust.rekor_keys():  # in the trusted root's order (Rekor v2 logs have no search: they answer none)
         if k.base_url and k.base_url not in urls:
             urls.append(k.base_url)
     return urls[:MAX_LOG_URLS]
@@ -161,6 +160,7 @@ def lookup(blob: BlobInput, trust: TrustStore, *, rekor_url: str | None) -> tupl
 
     entries: list[RekorEntry] = []
     urls = _log_urls(trust, rekor_url)
+    failed: RegistryError | None = None
     for url in urls:
         client = RekorClient(url)
         try:
@@ -168,10 +168,14 @@ def lookup(blob: BlobInput, trust: TrustStore, *, rekor_url: str | None) -> tupl
                 raw = client.entry(uuid)
                 if raw is not None:
                     entries.extend(parse_api_entry(raw, what=f"Rekor entry {uuid[:16]}…"))
+        except RegistryError as e:
+            failed = failed or e  # another log of the trusted root may still have the entry
         finally:
             client.close()
         if entries:
             break
+    if not entries and failed is not None:
+        raise failed
     return entries, urls
 
 

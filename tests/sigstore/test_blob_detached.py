@@ -303,3 +303,19 @@ def test_legacy_blob_bundle(test_sigstore: TestSigstore, tmp_path: Path, capsys:
     bundle.write_text(json.dumps(tampered))
     code, doc = _run(capsys, str(art), "--bundle", str(bundle), *_krel(), "--trusted-root", str(root), "--offline")
     assert code == 1 and _reason(doc)["code"] == "TLOG_INVALID"
+
+
+def test_lookup_tries_each_log_of_the_root(rekor_server: RekorServer, test_sigstore: TestSigstore, tmp_path: Path,
+                                           other_sigstore: TestSigstore) -> None:
+    """A trusted root with two logs, the first unreachable: the entry is found in the second."""
+    art, sig, cert, signer, raw = _signed(tmp_path, test_sigstore)
+    rekor_server.log_hashedrekord(art.read_bytes(), raw, _pem(signer))
+    root = json.loads(trusted_root_for(test_sigstore, rekor_server.url, tmp_path).read_text())
+    dead = other_sigstore.trusted_root()["tlogs"][0]
+    dead["baseUrl"] = "http://127.0.0.1:9"
+    root["tlogs"].insert(0, dead)
+    path = tmp_path / "two-logs.json"
+    path.write_text(json.dumps(root))
+    assert main([str(art), "--signature", str(sig), "--certificate", str(cert), *_krel(), "--trusted-root",
+                 str(path)]) == 0
+    assert "POST /api/v1/index/retrieve" in rekor_server.requests
