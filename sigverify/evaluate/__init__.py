@@ -175,7 +175,15 @@ def _signature_failure(
         if authority.name in ok_names:
             continue
         best = _best_failure(checks.get(authority.name, ()))
-        if best is None:
+        attested = _verified_attestations(checks.get(authority.name, ()))
+        if best is None and attested:
+            per_authority.append(Reason(
+                Code.NO_MATCHING_SIGNATURE,
+                f"{describe_authority(authority)} verified an attestation, which is not a signature",
+                expected="a signature (cosign sign: predicate type https://sigstore.dev/cosign/sign/v1)",
+                found="verified attestation(s): " + _attestation_types(attested),
+                policy=policy.name, authority=authority.name))
+        elif best is None:
             per_authority.append(Reason(
                 Code.NO_MATCHING_SIGNATURE,
                 f"no stored signature can be checked by {describe_authority(authority)}",
@@ -200,6 +208,9 @@ def _signature_failure(
         head = min(specific, key=lambda r: _RANK[r.code])
         rest = [r for r in per_authority if r is not head]
         return [head, *rest, *_problem_notes(policy, problems)]
+    attested = _verified_attestations([c for cs in checks.values() for c in cs])
+    if attested and not any(c.ok for c in relevant):
+        return [_attestation_only(policy, attested, checks), *per_authority, *_problem_notes(policy, problems)]
     signers = sorted({c.signer for c in relevant if c.signer})
     head = Reason(
         Code.NO_MATCHING_SIGNATURE,
@@ -209,6 +220,30 @@ def _signature_failure(
         policy=policy.name,
     )
     return [head, *per_authority, *_problem_notes(policy, problems)]
+
+
+def _verified_attestations(checks: Sequence[SignatureCheck]) -> list[SignatureCheck]:
+    return [c for c in checks if c.ok and c.facts.kind == "attestation"]
+
+
+def _attestation_types(attested: Sequence[SignatureCheck]) -> str:
+    return ", ".join(sorted({f"{c.format} {c.facts.predicate_type or '(no predicate type)'}" for c in attested}))
+
+
+def _attestation_only(policy: Policy, attested: Sequence[SignatureCheck],
+                      checks: Mapping[str, Sequence[SignatureCheck]]) -> Reason:
+    """No signature, but verified attestations: say so, and how a policy requires them as attestations."""
+    by = [name for name, cs in checks.items() if any(c in attested for c in cs)]
+    ptype = next((c.facts.predicate_type for c in attested if c.facts.predicate_type), "PREDICATE_TYPE")
+    return Reason(
+        Code.NO_MATCHING_SIGNATURE,
+        f"no signature found, only {len(attested)} verified attestation(s) (verified by {', '.join(by)}); an "
+        "attestation is not a signature and never counts toward the threshold. To require it as an attestation, "
+        f"add to policy {policy.name!r}: attestations: [{{predicate_type: {ptype}, authorities: [{by[0]}]}}] "
+        "(the policy still needs a signature: `cosign sign` the image)",
+        expected=f"a signature by {', '.join(a.name for a in policy.authorities)}",
+        found="verified attestation(s), not signatures: " + _attestation_types(attested),
+        policy=policy.name)
 
 
 def _threshold_found(policy: Policy, ok_names: Sequence[str], verified: Sequence[str],

@@ -103,6 +103,8 @@ def _details(img: ImageResult, cases: list[Case], result: RunResult) -> str:
         lines += ["| Signature | Stored as | Authority | Result |", "|---|---|---|---|"]
         for s in img.signatures:
             state = "✅ verified" if s.ok else f"❌ {code(s.reason.code)}" if s.reason else "❌"
+            if s.ok and s.facts.kind == "attestation":
+                state += " attestation (not a signature)"
             signer = f" (signer {text(s.signer)})" if s.signer else ""
             lines.append(
                 f"| {text(s.format)} {code(s.layer_digest)} | {text(s.storage)} "

@@ -33,6 +33,8 @@ def _signature_line(check: SignatureCheck) -> str:
     state = "verified" if check.ok else "rejected"
     if check.ok and check.details.get("warnings"):
         state = "verified with warnings"
+    if check.ok and check.facts.kind == "attestation":
+        state += " attestation (not a signature)"
     signer = f" signer {check.signer}" if check.signer else ""
     why = f": {check.reason.code}" if check.reason is not None and not check.ok else ""
     return f"      - {check.format} in {check.storage} [{check.authority}] {state}{signer}{why}"
