@@ -155,11 +155,27 @@ def _log_urls(trust: TrustStore, override: str | None) -> list[str]:
 def lookup(blob: BlobInput, trust: TrustStore, *, rekor_url: str | None) -> tuple[list[RekorEntry], list[str]]:
     """Search the log(s) for entries about this file's SHA-256 (Rekor v1 API). Returns (entries, urls asked).
     Raises RegistryError (network) or TlogError (a malformed entry)."""
-    from sigverify.crypto.rekor_entry import parse_api_entry
-    from sigverify.registry.rekor_client import RekorClient
+    import time
+
+    from sigverify.registry.limits import Bound, bounded
+    from sigverify.registry.rekor_client import LOOKUP_TIMEOUT
 
     entries: list[RekorEntry] = []
     urls = _log_urls(trust, rekor_url)
+    bound = Bound(time.monotonic() + LOOKUP_TIMEOUT, f"the transparency-log lookup's {LOOKUP_TIMEOUT:g} s bound")
+    with bounded(bound):  # every request of the lookup ends by then, retries and all logs included
+        failed = _search(blob, urls, entries)
+    if not entries and failed is not None:
+        raise failed
+    return entries, urls
+
+
+def _search(blob: BlobInput, urls: list[str], entries: list[RekorEntry]) -> RegistryError | None:
+    """Ask each log in turn until one has entries for the file (appended to ``entries``); returns the first
+    network failure, if any."""
+    from sigverify.crypto.rekor_entry import parse_api_entry
+    from sigverify.registry.rekor_client import RekorClient
+
     failed: RegistryError | None = None
     for url in urls:
         client = RekorClient(url)
@@ -174,9 +190,7 @@ def lookup(blob: BlobInput, trust: TrustStore, *, rekor_url: str | None) -> tupl
             client.close()
         if entries:
             break
-    if not entries and failed is not None:
-        raise failed
-    return entries, urls
+    return failed
 
 
 def bundle_for(blob: BlobInput, d: Detached, entry: RekorEntry, key: PublicKey | None = None) -> bytes:

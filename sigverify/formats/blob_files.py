@@ -28,9 +28,9 @@ def load_file(entry: BlobEntry) -> BlobInput:
     """The signed file: read from disk (or a ``sha256:`` digest), or downloaded from an https URL (size-capped).
     Raises OSError (local) or RegistryError (download)."""
     if is_url(entry.path):
-        from sigverify.registry.rekor_client import MAX_FILE_BYTES, download
+        from sigverify.registry.rekor_client import FILE_TIMEOUT, MAX_FILE_BYTES, download
 
-        data = download(entry.path, cap=MAX_FILE_BYTES, what="signed file")
+        data = download(entry.path, cap=MAX_FILE_BYTES, what="signed file", timeout=FILE_TIMEOUT)
         return BlobInput(label=entry.path, sha256=hashlib.sha256(data).digest(), data=data)
     return read_blob_input(entry.path)
 

@@ -24,6 +24,8 @@ MAX_SEARCH_BYTES = 256 * 1024  # the UUID list of a search
 MAX_ENTRIES = 16  # entries read for one artifact hash (each is verified; the first that binds wins)
 MAX_FILE_BYTES = 512 * 1024 * 1024  # a signed file downloaded for `files:` (hashed, never executed)
 MAX_SIDECAR_BYTES = 1024 * 1024  # its .sig / .cert / bundle
+FILE_TIMEOUT = 300.0  # seconds for the download of one signed file (connect, headers and body)
+LOOKUP_TIMEOUT = 120.0  # seconds for a whole transparency-log lookup (every log, search and entries)
 _UUID = re.compile(r"[0-9a-f]{64}|[0-9a-f]{80}")
 
 

@@ -319,3 +319,25 @@ def test_lookup_tries_each_log_of_the_root(rekor_server: RekorServer, test_sigst
     assert main([str(art), "--signature", str(sig), "--certificate", str(cert), *_krel(), "--trusted-root",
                  str(path)]) == 0
     assert "POST /api/v1/index/retrieve" in rekor_server.requests
+
+
+def test_lookup_of_a_log_that_never_answers_ends_by_its_bound(test_sigstore: TestSigstore, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    import sigverify.registry.rekor_client as client
+
+    monkeypatch.setattr(client, "LOOKUP_TIMEOUT", 1.0)
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # accepts connections (the kernel does), never answers
+    try:
+        art, sig, cert, _signer, _raw = _signed(tmp_path, test_sigstore)
+        root = trusted_root_for(test_sigstore, f"http://127.0.0.1:{silent.getsockname()[1]}", tmp_path)
+        code, doc = _run(capsys, str(art), "--signature", str(sig), "--certificate", str(cert), *_krel(),
+                         "--trusted-root", str(root))
+    finally:
+        silent.close()
+    assert code == 1 and _reason(doc)["code"] == "TIMEOUT"
+    assert "lookup" in _reason(doc)["message"]
