@@ -320,7 +320,7 @@ class RemoteSource:
             retry_after = (resp.headers.get("Retry-After") or "").strip()[:40]
             asked = f"; Retry-After: {retry_after}" if retry_after else ""
             raise RegistryError(
-                f"{where}: rate limited (HTTP 429{asked}), gave up after retrying{said}",
+                f"{where}: rate limited (HTTP 429{asked}), gave up: sigverify makes at most {self.transport.retry.attempts} attempts and waits at most {self.transport.retry.max_retry_after:g} s when asked{said}",  # noqa: E501
                 code=Code.RATE_LIMITED,
                 url=redact_url(url),
                 status=status,
