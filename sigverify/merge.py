@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sigverify import __version__
+from sigverify.crypto.strictjson import loads_strict
 from sigverify.errors import ConfigError, ConfigProblem
 from sigverify.models import Code, ImageResult, PolicyResult, Reason, RunResult, SignatureCheck, Verdict
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 # The config fingerprint every report carries
 # ---------------------------------------------------------------------------------------------------------------
 
+MAX_REPORT_BYTES = 256 * 1024 * 1024  # one shard's JSON report (a 10,000-image report is a few MiB)
 _SKIP_FIELDS = frozenset({"location", "compiled"})  # where a value was written; what is derived from another
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
@@ -196,8 +198,8 @@ def merge_reports(paths: Sequence[str], *, fail_on_warn: bool = False,
     fail_any = fail_on_warn
     for path in paths:
         try:
-            with open(path, encoding="utf-8") as fh:
-                doc = json.load(fh)
+            with open(path, "rb") as fh:  # the bounded strict reader: a hostile report is a bad input, not a crash
+                doc = loads_strict(fh.read(MAX_REPORT_BYTES + 1), what="the report", max_bytes=MAX_REPORT_BYTES)
             if not isinstance(doc, dict) or not isinstance(doc.get("images"), list):
                 raise ValueError("not a sigverify JSON report (no images list)")
             images.extend(image_from_dict(i) for i in doc["images"])

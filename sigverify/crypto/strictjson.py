@@ -31,6 +31,13 @@ def _reject_constant(name: str) -> Any:
     raise PayloadError(f"JSON constant {name} is not allowed", expected="finite numbers", found=name)
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise PayloadError(f"JSON number {text[:40]} is out of range", expected="a finite number", found=text[:40])
+    return value
+
+
 def _pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     obj: dict[str, Any] = {}
     for key, value in pairs:
@@ -96,7 +103,7 @@ def loads_strict(data: bytes | str, *, what: str = "payload", max_bytes: int = M
     else:
         raise PayloadError(f"{what} is not text", expected="a JSON document", found=type(data).__name__)
     try:
-        value = json.loads(text, object_pairs_hook=_pairs_hook, parse_constant=_reject_constant)
+        value = json.loads(text, object_pairs_hook=_pairs_hook, parse_constant=_reject_constant, parse_float=_finite)
     except PayloadError as e:
         raise PayloadError(f"{what}: {e.message}", expected=e.expected, found=e.found) from None
     except RecursionError:

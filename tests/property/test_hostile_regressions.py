@@ -53,6 +53,13 @@ def test_documents_over_the_cap_are_refused() -> None:
         loads_strict(b'{"a": "0123456789"}', max_bytes=16)
 
 
+@pytest.mark.parametrize("number", [b"1e999999", b"-1e400"])
+def test_a_number_that_overflows_to_infinity_is_refused(number: bytes) -> None:
+    """``1e999999`` parsed as float('inf'): Infinity by another spelling, refused like the constant."""
+    with pytest.raises(PayloadError, match="out of range"):
+        loads_strict(b'{"a":' + number + b"}")
+
+
 def test_huge_integer_is_a_payload_error() -> None:
     with pytest.raises(PayloadError, match="not valid JSON"):
         loads_strict(b'{"a":' + b"9" * 100_000 + b"}")
@@ -264,3 +271,16 @@ def test_the_registry_reader_scans_hostile_strings_in_one_pass() -> None:
     doc = b"[" * (MAX_DEPTH + 1) + b'"' + b'\\"' * 2_000
     match = jsonbound._STRING.search(doc)
     assert match is not None and match.end() == len(doc)
+
+
+@pytest.mark.parametrize("doc", [b'{"images":' + b"[" * DEEP + b"]" * DEEP + b"}", b'{"images":[],"images":[]}',
+                                 b'{"images": [], "summary": {"exit_code": 1e999999}}'])
+def test_a_hostile_shard_report_is_a_configuration_error(doc: bytes, tmp_path: Path) -> None:
+    """`sigverify merge` read reports with json.load: a 200,000-deep one was a RecursionError (exit 3)."""
+    from sigverify.merge import merge_reports
+
+    path = tmp_path / "shard.json"
+    path.write_bytes(doc)
+    with pytest.raises(ConfigError) as info:
+        merge_reports([str(path)])
+    assert info.value.problems[0].file == str(path) and "cannot merge" in info.value.problems[0].message
