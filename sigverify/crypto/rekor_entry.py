@@ -14,6 +14,7 @@ from sigverify.crypto.rekor import TlogError, parse_body, parse_cosign_bundle
 from sigverify.crypto.strictjson import PayloadError, json_type, loads_object
 
 _HEX = re.compile(r"[0-9a-f]{64}")
+_UUID = re.compile(r"[0-9a-f]{64}|[0-9a-f]{80}")
 _MAX_SAFE_INT = 2**53 - 1
 MAX_PROOF_HASHES = 64  # a Merkle path of a tree of 2**64 leaves
 
@@ -131,8 +132,12 @@ def parse_api_entry(raw: bytes | str, *, what: str = "Rekor entry") -> list[Reko
             raise TlogError(f"the {what} is not a JSON object", found=json_type(m))
         if "body" in m:
             items.append((None, m))
-        else:
+        elif all(isinstance(k, str) and _UUID.fullmatch(k) and isinstance(v, dict) for k, v in m.items()):
             items.extend(m.items())
+        else:
+            raise TlogError(f"the {what} is not a Rekor v1 log entry as the API returns it",
+                            expected="{\"<uuid>\": {body, integratedTime, logID, logIndex, verification}} "
+                            "(GET /api/v1/log/entries/<uuid>)", found="keys " + ", ".join(sorted(m)[:5]))
     if not items:
         raise TlogError(f"the {what} holds no log entry", expected="{uuid: {body, integratedTime, ...}}",
                         found="an empty object")

@@ -12,6 +12,7 @@ import urllib.parse
 from collections.abc import Mapping
 
 from sigverify import __version__
+from sigverify.crypto.strictjson import PayloadError, loads_strict
 from sigverify.errors import RegistryError
 from sigverify.models import Code
 from sigverify.registry.limits import REQUEST_TIMEOUT, RequestCounter
@@ -87,8 +88,8 @@ class RekorClient:
         if raw is None:
             return []
         try:
-            found = json.loads(raw)
-        except ValueError:
+            found = loads_strict(raw, what="Rekor search answer", max_bytes=MAX_SEARCH_BYTES)
+        except PayloadError:
             found = None
         if not isinstance(found, list) or not all(isinstance(u, str) for u in found):
             raise RegistryError("Rekor search: the answer is not a list of entry UUIDs",

@@ -341,3 +341,16 @@ def test_lookup_of_a_log_that_never_answers_ends_by_its_bound(test_sigstore: Tes
         silent.close()
     assert code == 1 and _reason(doc)["code"] == "TIMEOUT"
     assert "lookup" in _reason(doc)["message"]
+
+
+def test_rekor_entry_in_another_shape(test_sigstore: TestSigstore, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """`rekor-cli get --format json` output has no proof: refused, saying which JSON is expected."""
+    art, sig, cert, _signer, _raw = _signed(tmp_path, test_sigstore)
+    entry = tmp_path / "rekor-cli.json"
+    entry.write_text(json.dumps({"LogIndex": 7, "UUID": "ab" * 32, "Body": {"HashedRekordObj": {}}}))
+    root = test_sigstore.write_trusted_root(tmp_path)
+    code, doc = _run(capsys, str(art), "--signature", str(sig), "--certificate", str(cert), *_krel(),
+                     "--rekor-entry", str(entry), "--trusted-root", str(root), "--offline")
+    assert code == 1 and _reason(doc)["code"] == "TLOG_INVALID"
+    assert "GET /api/v1/log/entries/<uuid>" in _reason(doc)["expected"]
