@@ -49,7 +49,6 @@ _NOTATION_INLINE_ONLY = (
     "trusted_identities",
     "level",
     "overrides",
-    "metadata",
     "verify_timestamp",
 )
 
