@@ -4,7 +4,7 @@
 #   requirements/update.sh            # re-resolve within the ranges in pyproject.toml, keep current pins if valid
 #   requirements/update.sh --upgrade  # move every pin to the newest version the ranges allow
 #
-# Writes requirements/{runtime,aws,test,bench,build,release}.txt. Install one with
+# Writes requirements/{runtime,aws,gcp,azure,vault,test,bench,build,release}.txt. Install one with
 #   pip install --require-hashes --no-deps -r requirements/runtime.txt && pip install --no-deps .
 # uv is installed (pinned) into ${SIGVERIFY_LOCK_VENV:-~/.cache/sigverify/tools/lock} when missing.
 set -euo pipefail
@@ -28,7 +28,11 @@ compile() {  # output, then uv arguments
 EXTRA_ARGS=("$@")
 compile runtime.txt pyproject.toml
 compile aws.txt pyproject.toml --extra aws
-compile test.txt pyproject.toml --extra test --extra aws
+compile gcp.txt pyproject.toml --extra gcp
+compile azure.txt pyproject.toml --extra azure
+compile vault.txt pyproject.toml --extra vault
+# the test environment: the test tools and every key-service SDK the tests exercise
+compile test.txt pyproject.toml --extra test --extra aws --extra gcp --extra azure --extra vault
 compile bench.txt pyproject.toml --extra bench
 # setuptools, to build sigverify itself without build isolation (pip install --no-deps --no-build-isolation .)
 printf 'setuptools>=68\n' >requirements/build.in

@@ -20,7 +20,15 @@ from tests.ci.project import REPO_ROOT
 
 REQ = REPO_ROOT / "requirements"
 # lock file -> the pyproject.toml extras it holds (besides the runtime dependencies)
-LOCKS = {"runtime.txt": (), "aws.txt": ("aws",), "test.txt": ("test", "aws"), "bench.txt": ("bench",)}
+LOCKS = {
+    "runtime.txt": (),
+    "aws.txt": ("aws",),
+    "gcp.txt": ("gcp",),
+    "azure.txt": ("azure",),
+    "vault.txt": ("vault",),
+    "test.txt": ("test", "aws", "gcp", "azure", "vault"),
+    "bench.txt": ("bench",),
+}
 PIP_CACHE = Path(os.environ.get("SIGVERIFY_PIP_CACHE", Path.home() / ".cache" / "sigverify" / "pip"))
 
 
@@ -95,10 +103,17 @@ def test_lock_satisfies_pyproject(lock: str, extras: tuple[str, ...]) -> None:
 def test_locks_agree_with_each_other() -> None:
     """One version of a package everywhere: the extras' locks extend the runtime lock, never move its pins."""
     runtime = read_lock(REQ / "runtime.txt")
-    for lock in ("aws.txt", "test.txt", "bench.txt"):
+    for lock in LOCKS:
         other = read_lock(REQ / lock)
         moved = {n: (p.version, other[n].version) for n, p in runtime.items() if n not in other or other[n] != p}
         assert moved == {}, lock
+
+
+def test_every_extra_has_a_lock() -> None:
+    project = pyproject()["project"]
+    assert isinstance(project, dict)
+    locked = {extra for extras in LOCKS.values() for extra in extras}
+    assert set(project["optional-dependencies"]) == locked
 
 
 def test_sigstore_pin_is_the_tested_minor() -> None:
