@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from sigverify.models import ImageResult, RunResult, Verdict
-from sigverify.report._cases import image_reasons
+from sigverify.report._cases import image_reasons, rows
 from sigverify.report.safe import CONTROL, plain, sanitized
 
 if TYPE_CHECKING:
@@ -109,6 +109,8 @@ def _annotation(img: ImageResult, result: RunResult, env: Mapping[str, str]) -> 
     if img.verdict is Verdict.PASS:
         return None
     command = "warning" if img.verdict is Verdict.WARN and not result.fail_on_warn else "error"
+    if img.verdict is Verdict.WAIVED:
+        command = "notice"
     reasons = image_reasons(img)
     first = reasons[0] if reasons else None
     code = first.code if first else img.verdict.value.upper()
@@ -180,7 +182,7 @@ def _publish_github(result: RunResult, env: Mapping[str, str], out: TextIO, inco
         text = markdown.render(result, max_bytes=GITHUB_SUMMARY_LIMIT) + "\n"
         _try(failures, "GITHUB_STEP_SUMMARY", summary_path, lambda: _append(summary_path, text))
     safe = sanitized(result)
-    for img in safe.images:
+    for img in rows(safe.images):
         line = _annotation(img, safe, env)
         if line is not None:
             out.write(line + "\n")

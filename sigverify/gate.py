@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from sigverify import __version__
 from sigverify.discovery import Discovery, discover
 from sigverify.errors import ConfigError, RegistryError, SigverifyError
 from sigverify.evaluate import REGISTRY_CODES, describe_authority, evaluate_policy, image_verdict
+from sigverify.evaluate.platforms import combine, index_children, is_index, plan, wants_platforms, worst
+from sigverify.evaluate.waivers import apply_waivers, unused
 from sigverify.formats import applicable, verifier_for, wanted_formats
 from sigverify.formats.base import VerifyContext, crash_reason
 from sigverify.models import (
     Candidate,
     Code,
+    Descriptor,
     ImageRef,
     ImageResult,
     PolicyResult,
@@ -29,7 +32,7 @@ from sigverify.policy.model import Authority, BlobEntry, Config, Policy
 
 if TYPE_CHECKING:
     from sigverify.crypto.trustroot import TrustStore
-    from sigverify.registry import Registries
+    from sigverify.registry import Registries, Source
 
 
 @dataclass(frozen=True)
@@ -115,10 +118,16 @@ def _result(target: Target, verdict: Verdict, started: float, *, digest: str | N
 
 def verify_image(target: Target, config: Config, registries: Registries, trust: TrustStore,
                  options: GateOptions) -> ImageResult:
-    """Everything for one image. Never raises: every failure becomes a verdict with reasons."""
+    """Everything for one image (and its platform rows), waivers applied. Never raises: every failure becomes a
+    verdict with reasons."""
     started = time.perf_counter()
+    result = _guarded(target, started, lambda: _verify_image(target, config, registries, trust, options, started))
+    return apply_waivers(result, target.ref.name, config.waivers)
+
+
+def _guarded(target: Target, started: float, work: Callable[[], ImageResult]) -> ImageResult:
     try:
-        return _verify_image(target, config, registries, trust, options, started)
+        return work()
     except SigverifyError as exc:
         verdict = Verdict.ERROR if isinstance(exc, ConfigError) or exc.code in REGISTRY_CODES | {
             Code.INSECURE_REFUSED} else Verdict.FAIL
@@ -155,7 +164,59 @@ def _verify_image(target: Target, config: Config, registries: Registries, trust:
         return _result(target, Verdict.FAIL, started, digest=ref.digest, reasons=[Reason(
             Code.DIGEST_MISMATCH, "the registry resolved the reference to another digest",
             expected=ref.digest, found=digest)])
+    if wants_platforms(policies) and is_index(subject):
+        result = _verify_index(target, config, policies, source, subject, trust, options, started)
+    else:
+        result = _verify_digest(target, policies, source, subject, trust, options, started)
+    return _require_digest(result, target, policies, digest)
 
+
+def _require_digest(result: ImageResult, target: Target, policies: Sequence[Policy], digest: str) -> ImageResult:
+    """``require_digest: true``: a reference by tag only fails, naming the digest to pin it to."""
+    pinning = [p for p in policies if p.require_digest]
+    if not pinning or target.ref.digest is not None:
+        return result
+    names = ", ".join(p.name for p in pinning)
+    reason = Reason(Code.DIGEST_REQUIRED, f"{target.written} names a tag only; policy {names} requires a digest: "
+                    f"pin it to the digest the tag resolves to now", expected=str(target.ref.with_digest(digest)),
+                    found=target.written, policy=pinning[0].name)
+    own = Verdict.WARN if all(p.mode == "warn" for p in pinning) else Verdict.FAIL
+    return replace(result, verdict=worst(result.verdict, own), reasons=(reason, *result.reasons))
+
+
+def _verify_index(target: Target, config: Config, policies: Sequence[Policy], source: Source, subject: Descriptor,
+                  trust: TrustStore, options: GateOptions, started: float) -> ImageResult:
+    """An image index under ``platforms: all`` or a list: the index against the ``index`` policies, and every
+    selected platform manifest (digest from the index, digest-checked when fetched) as its own row."""
+    selection = plan(index_children(source, target.ref, subject.digest), policies)
+    own = [p for p in policies if p.platforms == "index"]
+    if own:
+        parent = _verify_digest(target, own, source, subject, trust, options, started)
+    else:
+        parent = _result(target, Verdict.PASS, started, digest=subject.digest)
+    rows = []
+    for child_digest, (platform, child_policies) in selection.children.items():
+        child = Target(target.ref.with_digest(child_digest), target.written, target.file, target.line)
+        row_started = time.perf_counter()
+
+        def _one(child: Target = child, pols: Sequence[Policy] = child_policies, at: float = row_started
+                 ) -> ImageResult:
+            return _verify_digest(child, pols, source, source.resolve(child.ref), trust, options, at)
+
+        row = _guarded(child, row_started, _one)
+        rows.append(apply_waivers(replace(row, platform=platform), target.ref.name, config.waivers))
+    return combine(parent, rows, selection.missing, policies)
+
+
+def _verify_digest(target: Target, policies: Sequence[Policy], source: Source, subject: Descriptor,
+                   trust: TrustStore, options: GateOptions, started: float) -> ImageResult:
+    """The stages for one digest: discover the wanted formats, verify, evaluate every policy."""
+    ref = target.ref
+    digest = subject.digest
+    if ref.digest is not None and digest != ref.digest:
+        return _result(target, Verdict.FAIL, started, digest=ref.digest, reasons=[Reason(
+            Code.DIGEST_MISMATCH, "the registry resolved the reference to another digest",
+            expected=ref.digest, found=digest)])
     ctx = VerifyContext(image=ref, digest=digest, subject=subject, trust=trust, offline=options.offline)
     work = _ImageWork()
     tag_formats, referrer_formats = _formats_for(policies)
@@ -264,6 +325,8 @@ def run(config: Config, targets: Sequence[Target], options: GateOptions, *,
     from sigverify.registry import Registries as _Registries
 
     _prewarm(config)
+    notes = tuple(f"the {w.label} matches no image of this run: fix its images or remove it"
+                  for w in unused(config.waivers, (t.ref.name for t in targets)))
     own_registries = registries is None
     regs = registries or _Registries(config.registries, pool_size=max(options.concurrency, 4))
     trust_store = trust or _TrustStore(config.trust_root, offline=options.offline)
@@ -281,5 +344,5 @@ def run(config: Config, targets: Sequence[Target], options: GateOptions, *,
             regs.close()
     return RunResult(
         images=tuple(images), config_path=config.path, tool_version=__version__,
-        trust_root=trust_store.label, fail_on_warn=options.fail_on_warn, shard=options.shard,
+        trust_root=trust_store.label, fail_on_warn=options.fail_on_warn, shard=options.shard, notes=notes,
     )

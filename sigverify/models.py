@@ -46,6 +46,10 @@ class Code(enum.StrEnum):
     INVALID_REFERENCE = "INVALID_REFERENCE"
     INTERNAL_ERROR = "INTERNAL_ERROR"
     RESOURCE_LIMIT = "RESOURCE_LIMIT"  # hostile content exhausted recursion or memory while it was verified
+    DIGEST_REQUIRED = "DIGEST_REQUIRED"  # `require_digest: true` and the image was given by tag only
+    PLATFORM_MISSING = "PLATFORM_MISSING"  # a platform the policy lists is not in the image index
+    WAIVER_EXPIRED = "WAIVER_EXPIRED"  # the failure was covered by a waiver whose expiry has passed
+    WAIVED = "WAIVED"  # a failure covered by an unexpired waiver (the verdict is `waived`, never `pass`)
     # sigverify merge: the reports do not make up one whole sharded run
     SHARD_MISSING = "SHARD_MISSING"  # no report for some shard I of N
     SHARD_DUPLICATE = "SHARD_DUPLICATE"  # two reports for the same shard
@@ -66,6 +70,7 @@ class Verdict(enum.StrEnum):
     FAIL = "fail"
     WARN = "warn"  # failed, but every failing policy is in `mode: warn`
     ERROR = "error"  # could not be decided (registry/internal error); never a pass
+    WAIVED = "waived"  # failed, but every failure is covered by an unexpired waiver (exit 0); never a pass
 
     def __str__(self) -> str:
         return self.value
@@ -309,6 +314,8 @@ class ImageResult:
     source_line: int | None = None  # line in the config file where the image was listed
     source_file: str | None = None
     duration_ms: float = 0.0
+    platform: str | None = None  # os/arch[/variant] when this row is one platform manifest of an image index
+    platforms: tuple[ImageResult, ...] = ()  # the platform rows verified under this image (`platforms:` policy)
 
     @property
     def policy_names(self) -> list[str]:
@@ -328,6 +335,10 @@ class ImageResult:
         }
         if self.source_file is not None:
             d["source"] = {"file": self.source_file, "line": self.source_line}
+        if self.platform is not None:
+            d["platform"] = self.platform
+        if self.platforms:
+            d["platforms"] = [p.to_dict() for p in self.platforms]
         return d
 
 
@@ -348,7 +359,7 @@ class RunResult:
     def summary(self) -> dict[str, int]:
         counts = {"total": len(self.images), "pass": 0, "fail": 0, "warn": 0, "error": 0}
         for img in self.images:
-            counts[img.verdict.value] += 1
+            counts[img.verdict.value] = counts.get(img.verdict.value, 0) + 1  # "waived" only when there is one
         return counts
 
     @property

@@ -26,7 +26,9 @@ from sigverify.policy.model import (
     Policy,
     RegistrySettings,
 )
+from sigverify.policy.platforms import normalise_platform
 from sigverify.policy.schemacheck import did_you_mean, schema_problems
+from sigverify.policy.waivers import build_waivers, max_waiver_days
 from sigverify.policy.yamlstrict import KeyPath, YamlDoc, format_path, parse_strict
 from sigverify.reference import HostError, normalise_host
 
@@ -112,6 +114,8 @@ def load_config_text(
         trust_root=config.trust_root,
         files=config.files,
         images_from=config.images_from,
+        waivers=config.waivers,
+        max_waiver_days=config.max_waiver_days,
     )
 
 
@@ -272,6 +276,8 @@ class _Builder:
         )
         files = self.files(data.get("files"), {n for n in names if isinstance(n, str)})
         images_from = self.images_from(data.get("images_from"))
+        max_days = max_waiver_days(data.get("max_waiver_days"))
+        waivers = build_waivers(self, data.get("waivers"), max_days)
         if default not in ("deny", "allow") or not isinstance(version, int):
             return None
         return Config(
@@ -284,6 +290,8 @@ class _Builder:
             trust_root=trust_root,
             files=files,
             images_from=images_from,
+            waivers=waivers,
+            max_waiver_days=max_days,
         )
 
     def images_from(self, value: object) -> tuple[str, ...]:
@@ -431,8 +439,10 @@ class _Builder:
             (*path, "attestations"), pol.get("attestations"), [n for n in auth_names if isinstance(n, str)]
         )
         name, mode = pol.get("name"), pol.get("mode", "enforce")
+        platforms = self.platforms((*path, "platforms"), pol.get("platforms", "index"))
         if (
-            not isinstance(name, str)
+            platforms is None
+            or not isinstance(name, str)
             or mode not in ("enforce", "warn")
             or not isinstance(threshold, int)
             or matchers is None
@@ -448,7 +458,29 @@ class _Builder:
             mode=cast(Literal["enforce", "warn"], mode),
             threshold=threshold,
             attestations=attestations,
+            platforms=platforms,
+            require_digest=pol.get("require_digest") is True,
         )
+
+    def platforms(self, path: KeyPath, value: object) -> str | tuple[str, ...] | None:
+        """``index``, ``all``, or a list of ``os/arch[/variant]`` in one spelling (each once)."""
+        if value in ("index", "all"):
+            return value
+        if not isinstance(value, list) or not value:
+            return None  # the schema reports it
+        out: dict[str, int] = {}
+        for i, item in enumerate(value):
+            name = normalise_platform(item) if isinstance(item, str) else None
+            if name is None:
+                self.err((*path, i), f"not a platform: {item!r}", expected="os/arch or os/arch/variant in lower "
+                         "case, e.g. linux/amd64, linux/arm64, linux/arm/v7", found=str(item))
+                return None
+            if name in out:
+                self.err((*path, i), f"platform {item!r} is listed twice (as {value[out[name]]!r})",
+                         expected="each platform once", found=str(item))
+                return None
+            out[name] = i
+        return tuple(out)
 
     def matchers(self, path: KeyPath, value: object) -> tuple[Matcher, ...] | None:
         if not isinstance(value, list) or not value:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -118,6 +119,8 @@ class Policy:
     mode: Mode = "enforce"
     threshold: int = 1
     attestations: tuple[AttestationRequirement, ...] = ()
+    platforms: str | tuple[str, ...] = "index"  # "index", "all", or normalised os/arch[/variant] names
+    require_digest: bool = False  # a tag-only reference fails (DIGEST_REQUIRED) with the digest to pin it to
 
     def matches(self, image_name: str) -> bool:
         return any(m.matches(image_name) for m in self.match)
@@ -155,6 +158,25 @@ class BlobEntry:
 
 
 @dataclass(frozen=True)
+class Waiver:
+    """A time-boxed exception: failures with ``codes`` of images matching ``images`` are reported as waived
+    until the end of ``expires`` (a UTC day)."""
+
+    images: tuple[Matcher, ...]
+    reason: str
+    expires: datetime.date
+    codes: tuple[str, ...]
+    location: Location
+
+    @property
+    def label(self) -> str:
+        return f"waiver at {self.location} (expires {self.expires.isoformat()}): {self.reason}"
+
+    def matches(self, image_name: str) -> bool:
+        return any(m.matches(image_name) for m in self.images)
+
+
+@dataclass(frozen=True)
 class Config:
     path: str
     version: int
@@ -165,6 +187,8 @@ class Config:
     trust_root: str = "embedded"  # embedded | tuf | absolute path to a trusted_root.json
     files: tuple[BlobEntry, ...] = ()  # signed files from the config (verify-blob)
     images_from: tuple[str, ...] = ()  # manifests/compose files whose images are verified (absolute paths)
+    waivers: tuple[Waiver, ...] = ()
+    max_waiver_days: int = 90
 
     def policies_for(self, image_name: str) -> tuple[Policy, ...]:
         """Every policy whose ``match`` covers the image (all of them must pass)."""

@@ -7,7 +7,7 @@ from typing import Literal
 
 from sigverify.models import Code, ImageResult, PolicyResult, Reason, RunResult, Verdict
 
-Outcome = Literal["pass", "warn", "fail", "error"]
+Outcome = Literal["pass", "warn", "fail", "error", "waived"]
 
 NO_POLICY_CLASS = "(no policy)"
 
@@ -57,7 +57,17 @@ _VERDICT_OUTCOME: dict[Verdict, Outcome] = {
     Verdict.FAIL: "fail",
     Verdict.WARN: "warn",
     Verdict.ERROR: "error",
+    Verdict.WAIVED: "waived",
 }
+
+
+def rows(images: tuple[ImageResult, ...] | list[ImageResult]) -> list[ImageResult]:
+    """Every image followed by its platform rows (named ``reference [os/arch]``): what row-wise reports list."""
+    out: list[ImageResult] = []
+    for img in images:
+        out.append(img)
+        out.extend(replace(p, reference=f"{img.reference} [{p.platform}]") for p in img.platforms)
+    return out
 
 
 def image_cases(img: ImageResult) -> list[Case]:
@@ -66,6 +76,12 @@ def image_cases(img: ImageResult) -> list[Case]:
         outcome = _VERDICT_OUTCOME[img.verdict]
         return [Case(img, None, outcome, img.reasons)]
     cases = [_policy_outcome(img, p) for p in img.policies]
+    if img.verdict is Verdict.WAIVED:  # failures an unexpired waiver covers: shown as waived, never as pass
+        cases = [c if c.outcome == "pass" else replace(c, outcome="waived", reasons=unique(img.reasons + c.reasons))
+                 for c in cases]
+        if all(c.outcome == "pass" for c in cases):
+            cases = [replace(c, outcome="waived", reasons=unique(img.reasons + c.reasons)) for c in cases]
+        return cases
     if img.verdict is Verdict.FAIL and not any(c.outcome == "fail" for c in cases):
         # The image failed for a reason outside any one policy: every case carries it.
         cases = [replace(c, outcome="fail", reasons=unique(c.reasons + img.reasons)) for c in cases]
@@ -75,7 +91,7 @@ def image_cases(img: ImageResult) -> list[Case]:
 
 
 def run_cases(result: RunResult) -> list[Case]:
-    return [c for img in result.images for c in image_cases(img)]
+    return [c for img in rows(result.images) for c in image_cases(img)]
 
 
 def is_failing(case: Case, result: RunResult) -> bool:

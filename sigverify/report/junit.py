@@ -52,6 +52,9 @@ def _case_out(case: Case, fail_on_warn: bool) -> str:
         effect = "fails the job (--fail-on-warn)" if fail_on_warn else "does not fail the job"
         lines.append(f"WARNING: the policy is in warn mode; this failure {effect}:")
         lines.extend(describe(r, "  ") for r in case.reasons)
+    elif case.outcome == "waived":
+        lines.append("WAIVED: a waiver in the config covers this failure until its expiry; it does not fail the job:")
+        lines.extend(describe(r, "  ") for r in case.reasons)
     elif case.outcome == "pass" and case.reasons:
         lines.append("notes:")
         lines.extend(describe(r, "  ") for r in case.reasons)
@@ -104,7 +107,7 @@ def render(result: RunResult) -> str:
             "tests": str(len(cases)),
             "failures": str(failures),
             "errors": str(errors),
-            "skipped": "0",
+            "skipped": str(sum(1 for c in cases if c.outcome == "waived")),
             "time": _seconds(total_ms),
         },
     )
@@ -143,6 +146,8 @@ def render(result: RunResult) -> str:
                 tc, "error", {"type": c.primary.code, "message": _clean(_problem_message(c, False))}
             )
             el.text = _clean(body)
+        elif c.outcome == "waived":
+            ET.SubElement(tc, "skipped", {"message": _clean(f"waived: {_problem_message(c, False)}")})
         elif is_failing(c, result):
             el = ET.SubElement(
                 tc,

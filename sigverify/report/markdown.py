@@ -8,11 +8,12 @@ import re
 from sigverify.models import ImageResult, RunResult, Verdict
 from sigverify.report import DIGEST_CONTRACT
 from sigverify.report._cases import Case, image_cases, is_failing
+from sigverify.report._cases import rows as with_platform_rows
 from sigverify.report.safe import redacted
 from sigverify.report.tally import headline, tally
 
-_ICON = {Verdict.PASS: "✅", Verdict.FAIL: "❌", Verdict.WARN: "⚠️", Verdict.ERROR: "🛑"}
-_ORDER = {Verdict.ERROR: 0, Verdict.FAIL: 1, Verdict.WARN: 2, Verdict.PASS: 3}
+_ICON = {Verdict.PASS: "✅", Verdict.FAIL: "❌", Verdict.WARN: "⚠️", Verdict.ERROR: "🛑", Verdict.WAIVED: "🕒"}
+_ORDER = {Verdict.ERROR: 0, Verdict.FAIL: 1, Verdict.WARN: 2, Verdict.WAIVED: 3, Verdict.PASS: 4}
 
 # HTML specials and the characters that open inline markdown (code, emphasis, strikethrough, links, images,
 # math, table columns) as numeric entities, so values render literally in table cells, inline HTML and list
@@ -87,7 +88,7 @@ def _details(img: ImageResult, cases: list[Case], result: RunResult) -> str:
         if c.outcome == "pass":
             continue
         title = f"Policy {code(c.classname)}" if c.policy is not None else "No policy matched"
-        effect = "fails the job" if is_failing(c, result) else "warning only"
+        effect = "fails the job" if is_failing(c, result) else "waived" if c.outcome == "waived" else "warning only"
         lines.append(f"**{title}** — {c.outcome} ({effect})")
         lines.append("")
         for r in c.reasons or (c.primary,):
@@ -127,7 +128,7 @@ def render(result: RunResult, *, max_bytes: int | None = None) -> str:
     t = tally(result)
     icon = "⚠️" if t.total == 0 else "❌" if failing else "✅" if t.verified == t.total else "⚠️"
     head = f"{icon} sigverify: {headline(result)}"
-    counts = ", ".join(f"{s[k]} {k}" for k in ("pass", "fail", "warn", "error") if s[k]) or "0 images"
+    counts = ", ".join(f"{s[k]} {k}" for k in ("pass", "fail", "warn", "error", "waived") if s.get(k)) or "0 images"
     lines = [f"### {head}", "", f"{s['total']} image(s): {t.phrase() if s['total'] else counts}."]
     meta = []
     if result.config_path:
@@ -147,7 +148,8 @@ def render(result: RunResult, *, max_bytes: int | None = None) -> str:
     if not result.images:
         return header
 
-    ordered = sorted(result.images, key=lambda i: _ORDER[i.verdict])  # stable: config order within a verdict
+    # stable: config order within a verdict; an image's platform rows right under it
+    ordered = with_platform_rows(sorted(result.images, key=lambda i: _ORDER[i.verdict]))
     cases = {id(img): image_cases(img) for img in ordered}
     rows = []
     for img in ordered:

@@ -181,6 +181,8 @@ def _message(case: Case, fail_on_warn: bool) -> str:
         head += f" ({img.digest})"
     if case.outcome == "error":
         head += " could not be verified"
+    elif case.outcome == "waived":
+        head += " failed verification; the failure is waived"
     elif case.outcome == "warn":
         head += " failed a warn-mode policy" + (" (failing the job: --fail-on-warn)" if fail_on_warn else "")
     else:
@@ -200,7 +202,7 @@ def render(result: RunResult) -> str:
     results = []
     for c in failing:
         code = c.primary.code
-        level = "error" if is_failing(c, result) else "warning"
+        level = "error" if is_failing(c, result) else "note" if c.outcome == "waived" else "warning"
         res: dict[str, Any] = {
             "ruleId": code,
             "ruleIndex": codes.index(code),
@@ -220,6 +222,9 @@ def render(result: RunResult) -> str:
                 "reasons": [r.to_dict() for r in c.reasons],
             },
         }
+        if c.outcome == "waived":  # shown, and marked as an accepted exception (code scanning: suppressed)
+            res["suppressions"] = [{"kind": "external", "status": "accepted", "justification": next(
+                (r.message for r in c.reasons if r.code == "WAIVED"), "waived")}]
         loc = _location(c, result.config_path)
         if loc is not None:
             res["locations"] = [loc]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sigverify.models import ImageResult, Reason, RunResult, SignatureCheck, Verdict
 from sigverify.report import DIGEST_CONTRACT
-from sigverify.report._cases import image_reasons
+from sigverify.report._cases import image_reasons, rows
 from sigverify.report.safe import CONTROL, sanitized
 from sigverify.report.tally import tally
 
@@ -15,7 +15,8 @@ def escape(text: str) -> str:
     return CONTROL.sub(lambda m: m.group() if m.group() == "\n" else f"\\x{ord(m.group()):02x}", text)
 
 
-_MARK = {Verdict.PASS: "PASS ", Verdict.FAIL: "FAIL ", Verdict.WARN: "WARN ", Verdict.ERROR: "ERROR"}
+_MARK = {Verdict.PASS: "PASS ", Verdict.FAIL: "FAIL ", Verdict.WARN: "WARN ", Verdict.ERROR: "ERROR",
+         Verdict.WAIVED: "WAIVED"}
 
 
 def _reason_lines(reason: Reason, indent: str) -> list[str]:
@@ -69,7 +70,7 @@ def render(result: RunResult, *, verbose: bool = False) -> str:
         head += f" · shard {result.shard}"
     out.append(head)
     out.append("")
-    for img in result.images:
+    for img in rows(result.images):
         out.extend(_image_block(img, verbose))
         out.append("")
     s = result.summary
@@ -78,6 +79,7 @@ def render(result: RunResult, *, verbose: bool = False) -> str:
         f"{s['total']} image(s): {t.verified} verified, "
         + (f"{t.allowed} allowed unverified (default: allow), " if t.allowed else "")
         + f"{s['fail']} failed, {s['warn']} warned, {s['error']} errors"
+        + (f", {s['waived']} waived" if s.get("waived") else "")
     )
     for note in result.notes:
         out.append(f"note: {note}")
@@ -85,7 +87,8 @@ def render(result: RunResult, *, verbose: bool = False) -> str:
         out.append(f"note: {DIGEST_CONTRACT}")
     if result.exit_code == 0:
         out.append("result: PASS" + (" (with warnings)" if s["warn"] else "")
-                   + (f" ({t.allowed} allowed unverified by default: allow)" if t.allowed else ""))
+                   + (f" ({t.allowed} allowed unverified by default: allow)" if t.allowed else "")
+                   + (" (with waived failures)" if s.get("waived") else ""))
     else:
         out.append(
             "result: FAIL"
@@ -102,7 +105,7 @@ def render_quiet(result: RunResult) -> str:
     """``-q``: one line per image that did not pass (verdict, reference, first reason code); nothing else."""
     result = sanitized(result)
     lines = []
-    for img in result.images:
+    for img in rows(result.images):
         if img.verdict is Verdict.PASS:
             continue
         reasons = image_reasons(img)
