@@ -246,6 +246,23 @@ def _preflight_trust(config: Config, *, offline: bool) -> TrustStore:
     return trust
 
 
+def _preflight_distinct_keys(config: Config) -> None:
+    """Two authorities of one policy whose keys are one key once fetched (a KMS alias and its ARN, a KMS key and
+    its exported PEM) would count once toward a threshold: a configuration error (exit 2), before any image."""
+    from sigverify.errors import ConfigError, ConfigProblem
+    from sigverify.policy.signers import resolved_duplicates
+
+    problems = [
+        ConfigProblem(file=second.location.file, line=second.location.line, key=f"authority {second.name!r}",
+                      message=f"authorities {first.name!r} and {second.name!r} of policy {policy.name!r} hold the "
+                      f"same public key ({fingerprint}) once fetched: a threshold counts distinct signers, so they "
+                      "count once", expected="each authority of a policy trusting another key",
+                      found=f"{first.key.source if first.key else '?'} and {second.key.source if second.key else '?'}")
+        for policy in config.policies for first, second, fingerprint in resolved_duplicates(policy.authorities)]
+    if problems:
+        raise ConfigError(problems, tip="Keep one authority per key: remove the second, or point it at another key.")
+
+
 def _refuse_key_services(config: Config) -> None:
     """``--offline`` contacts nothing but the registries: a key read from a key service (awskms://, gcpkms://,
     azurekms://, hashivault://) is a configuration error naming the authority and the offline alternative."""
@@ -322,6 +339,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     options = GateOptions(concurrency=args.concurrency, offline=args.offline, fail_on_warn=args.fail_on_warn,
                           all_signatures=args.all_signatures, shard=args.shard)
     trust = _preflight_trust(config, offline=args.offline)
+    if not args.offline:  # --offline refuses key-service keys: nothing to fetch
+        _preflight_distinct_keys(config)
     from sigverify.registry import Registries
 
     bounds = {"run_timeout": args.timeout} if args.timeout else {}

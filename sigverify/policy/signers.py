@@ -69,3 +69,29 @@ def duplicate_signers(authorities: Sequence[Authority]) -> list[tuple[int, int, 
             out.append((first, i, f"authorities '{authorities[first].name}' and '{authority.name}' hold "
                                    f"{what}{shown}: a threshold counts distinct signers, so they count once"))
     return out
+
+
+def resolved_duplicates(authorities: Sequence[Authority]) -> list[tuple[Authority, Authority, str]]:
+    """(first, second, SPKI fingerprint) for key authorities of one policy whose keys, once loaded (KMS keys
+    fetched, through the run's key cache), are one key: an alias and an ARN of one KMS key, or a KMS key and its
+    exported PEM. Only when a KMS key is among them (PEM keys are compared by ``duplicate_signers`` without any
+    fetching). A key that cannot be loaded is skipped: its signatures fail with KEY_ERROR and count for nothing."""
+    from sigverify.crypto import keys
+
+    with_keys = [a for a in authorities if a.key is not None]
+    if len(with_keys) < 2 or not any(a.key is not None and a.key.kms is not None for a in with_keys):
+        return []
+    seen: dict[str, Authority] = {}
+    out: list[tuple[Authority, Authority, str]] = []
+    for authority in with_keys:
+        assert authority.key is not None
+        try:
+            fingerprint: str | None = keys.resolve(authority.key).fingerprint
+        except Exception:  # reported when the key is used (KEY_ERROR); it verifies nothing
+            fingerprint = None
+        if fingerprint is None:
+            continue
+        first = seen.setdefault(fingerprint, authority)
+        if first is not authority:
+            out.append((first, authority, fingerprint))
+    return out
