@@ -143,14 +143,36 @@ def test_download_is_size_capped(dl: RekorServer, test_sigstore: TestSigstore, t
     assert code != 0 and _codes(_first(doc)) == ["SIZE_LIMIT"]
 
 
-def test_plain_http_and_untrusted_tls_are_refused(dl: RekorServer, test_sigstore: TestSigstore, tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("scheme", ["http://", "https://user:s3cret@"])
+def test_plain_http_and_credentials_are_config_errors(scheme: str, dl: RekorServer, test_sigstore: TestSigstore,
+                                                      tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _publish(dl, test_sigstore)
     root = trusted_root_for(test_sigstore, dl.url, tmp_path)
-    entry = {k: v.replace("https://", "http://") for k, v in _url_entry(dl).items()}
-    code, doc = _verify(_config(tmp_path, root, entry), capsys)
-    assert code != 0 and _codes(_first(doc)) == ["INSECURE_REFUSED"]
+    entry = {k: v.replace("https://", scheme) for k, v in _url_entry(dl).items()}
+    code = main(["verify", "--config", str(_config(tmp_path, root, entry)), "--ci", "none"])
+    err = capsys.readouterr().err
+    assert code == 2 and "downloaded over https, with no credentials" in err
+    assert "s3cret" not in err and dl.requests == []
+
+
+@pytest.mark.parametrize("scheme", ["http://", "https://user:s3cret@"])
+def test_download_refuses_plain_http_and_credentials(scheme: str, dl: RekorServer, test_sigstore: TestSigstore) -> None:
+    from sigverify.errors import RegistryError
+    from sigverify.registry.rekor_client import download
+
+    _publish(dl, test_sigstore)
+    url = _url_entry(dl)["path"].replace("https://", scheme)
+    with pytest.raises(RegistryError) as caught:
+        download(url, cap=1 << 20, what="signed file")
+    assert caught.value.code == "INSECURE_REFUSED" and "s3cret" not in caught.value.diagnostics()
+    assert dl.requests == []
+
+
+def test_untrusted_tls_is_refused(dl: RekorServer, test_sigstore: TestSigstore, tmp_path: Path,
+                                  monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    _publish(dl, test_sigstore)
+    root = trusted_root_for(test_sigstore, dl.url, tmp_path)
     monkeypatch.delenv("SSL_CERT_FILE")
     code, doc = _verify(_config(tmp_path, root, _url_entry(dl)), capsys)
     assert code != 0 and _codes(_first(doc)) == ["REGISTRY_ERROR"]
+

@@ -371,12 +371,19 @@ class _Builder:
             if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
                 continue
 
-            def res(k: str, e: dict[str, Any] = entry) -> str | None:
+            def res(k: str, e: dict[str, Any] = entry, where: KeyPath = path) -> str | None:
                 v = e.get(k)
                 if not isinstance(v, str) or not v:
                     return None
-                if (k == "path" and v.startswith("sha256:")) or v.lower().startswith(("https://", "http://")):
-                    return v  # a digest, or a URL downloaded when verified (plain http is refused then)
+                if k == "path" and v.startswith("sha256:"):
+                    return v
+                if v.lower().startswith(("https://", "http://")):  # downloaded when verified
+                    netloc = v.split("/", 3)[2]
+                    if "@" in netloc or v.lower().startswith("http://"):
+                        self.err((*where, k), "a signed file is downloaded over https, with no credentials",
+                                 expected="https://host/path", found="http://" if "@" not in netloc else
+                                 "credentials (user:password@) in the URL")
+                    return v
                 return str(self.resolve(v))
 
             pol = entry.get("policy")

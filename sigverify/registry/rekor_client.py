@@ -46,7 +46,11 @@ def _transport(url: str, *, timeout: float, ca_file: str | None, env: Mapping[st
         raise RegistryError(f"refused plain http: {redact_url(url)}", code=Code.INSECURE_REFUSED,
                             url=redact_url(url), expected="https", found="http",
                             tip="Signed files are downloaded over https only.")
-    host = parts.netloc.rsplit("@", 1)[-1]
+    if "@" in parts.netloc:
+        raise RegistryError(f"refused a URL with credentials in it: {redact_url(url)}", code=Code.INSECURE_REFUSED,
+                            url=redact_url(url), expected="https://host/path", found="user:password@ in the URL",
+                            tip="sigverify sends no credentials for signed files or logs; remove them from the URL.")
+    host = parts.netloc
     return Transport(host, insecure=scheme == "http", verify=_verify_setting(env, ca_file), timeout=timeout,
                      pool_size=2, user_agent=f"sigverify/{__version__}", counter=RequestCounter())
 
