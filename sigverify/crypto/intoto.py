@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +12,8 @@ INTOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
 STATEMENT_TYPES = ("https://in-toto.io/Statement/v0.1", "https://in-toto.io/Statement/v1")
 COSIGN_SIGN_PREDICATE = "https://sigstore.dev/cosign/sign/v1"
 MAX_SUBJECTS = 1024
+STRONG_DIGESTS = ("sha256", "sha384", "sha512")  # a subject matches a file only through one of these
+WEAK_DIGESTS = ("sha1", "md5")  # compared when named (they must not disagree), never enough alone
 
 
 class StatementError(ValueError):
@@ -46,6 +48,26 @@ class Statement:
         want = sha256_hex.lower()
         for s in self.subjects:
             if s.digest.get("sha256", "").lower() == want:
+                return s
+        return None
+
+    def match_subject(self, digest_of: Callable[[str], bytes | None]) -> Subject | None:
+        """The first subject the artifact matches: each digest it names with an algorithm sigverify knows is
+        compared with ``digest_of(algorithm)`` (None: not known for this artifact, not compared); at least one
+        strong algorithm (sha256, sha384, sha512) must match and none may disagree."""
+        for s in self.subjects:
+            strong = False
+            for algorithm, value in s.digest.items():
+                if algorithm not in STRONG_DIGESTS and algorithm not in WEAK_DIGESTS:
+                    continue
+                have = digest_of(algorithm)
+                if have is None:
+                    continue
+                if have.hex() != value.lower():
+                    strong = False
+                    break
+                strong = strong or algorithm in STRONG_DIGESTS
+            if strong:
                 return s
         return None
 

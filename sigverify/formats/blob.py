@@ -29,6 +29,15 @@ class BlobInput:
     label: str
     sha256: bytes
     data: bytes | None = None
+    digests: Mapping[str, bytes] | None = None  # sha384/sha512 of a file too large to keep
+
+    def digest(self, algorithm: str) -> bytes | None:
+        """The artifact's digest under ``algorithm`` (hashlib name), or None when it cannot be known."""
+        if self.data is not None:
+            return hashlib.new(algorithm, self.data).digest() if algorithm in hashlib.algorithms_available else None
+        if algorithm == "sha256":
+            return self.sha256
+        return (self.digests or {}).get(algorithm)
 
 
 def read_blob_input(file_or_digest: str) -> BlobInput:
@@ -38,6 +47,7 @@ def read_blob_input(file_or_digest: str) -> BlobInput:
         return BlobInput(label=file_or_digest, sha256=bytes.fromhex(m.group(1)))
     path = Path(file_or_digest)
     h = hashlib.sha256()
+    others = {"sha384": hashlib.sha384(), "sha512": hashlib.sha512()}  # bundles and subjects may name these
     with path.open("rb") as f:
         size = path.stat().st_size
         if size <= 64 * MAX_FILE_READ:
@@ -46,7 +56,9 @@ def read_blob_input(file_or_digest: str) -> BlobInput:
             return BlobInput(label=str(path), sha256=h.digest(), data=data)
         while chunk := f.read(MAX_FILE_READ):
             h.update(chunk)
-    return BlobInput(label=str(path), sha256=h.digest())
+            for o in others.values():
+                o.update(chunk)
+    return BlobInput(label=str(path), sha256=h.digest(), digests={k: o.digest() for k, o in others.items()})
 
 
 def _fail(blob: BlobInput, storage: str, authority: str, reason: Reason, signer: str | None = None,
@@ -89,7 +101,7 @@ def verify_blob(
             expected="--certificate-identity and --certificate-oidc-issuer, or --key", found="neither"))
     try:
         vb = verify_bundle(bundle, trust, artifact=blob.data, artifact_digest=blob.sha256, key=key,
-                           allow_no_tlog=allow_no_tlog)
+                           allow_no_tlog=allow_no_tlog, artifact_digests=blob.digests)
     except Failure as f:
         return _fail(blob, storage, authority, f.reason(), signer=f.signer, details={"trust_root": trust.label})
     except Exception as e:  # fail closed: a crash in verification is never a pass
@@ -119,10 +131,14 @@ def verify_blob(
         except StatementError as e:
             return _fail(blob, storage, authority, e.reason(), signer=vb.signer, details=details)
         details["predicate_type"] = st.predicate_type
-        if st.subject_for(blob.sha256.hex()) is None:
+        if st.match_subject(blob.digest) is None:  # the algorithms each subject names (npm: sha512 only)
+            named = sorted({a for s in st.subjects for a in s.digest} & {"sha256", "sha384", "sha512"}) or ["sha256"]
+            have = [f"{a}:{d.hex()}" for a in named if (d := blob.digest(a)) is not None]
             return _fail(blob, storage, authority, Reason(
-                Code.DIGEST_MISMATCH, "the file is not a subject of the signed in-toto statement",
-                expected="sha256:" + blob.sha256.hex(), found=", ".join(st.subject_digests()) or "(none)"),
+                Code.DIGEST_MISMATCH, "the file is not a subject of the signed in-toto statement (at least one of "
+                "sha256/sha384/sha512 must match and no digest may differ)",
+                expected=", ".join(have) or "the file itself (only its sha256 digest is known)",
+                found=", ".join(st.subject_digests()) or "(none)"),
                 signer=vb.signer, details=details)
         details["kind"] = "attestation"
         details["predicate"] = st.predicate

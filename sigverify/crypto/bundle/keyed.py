@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -16,12 +14,13 @@ if TYPE_CHECKING:
 
 
 def verify_key_bundle_without_log(
-    doc: Mapping[str, Any], key: PublicKey, *, artifact: bytes | None, artifact_digest: bytes | None
+    doc: Mapping[str, Any], key: PublicKey, *, artifact: bytes | None, artifact_digest: bytes | None,
+    artifact_digests: Mapping[str, bytes] | None = None,
 ) -> VerifiedBundle:
     """A key-signed bundle with no log entry (sigstore-models refuses it, so it is read here, strictly):
     the signature alone, with the authority's key."""
     from sigverify.crypto.dsse import pae as dsse_pae
-    from sigverify.crypto.keys import verify_prehashed, verify_signature
+    from sigverify.crypto.keys import verify_signature
 
     signer = f"key {key.fingerprint}"
 
@@ -32,11 +31,7 @@ def verify_key_bundle_without_log(
     if media_type not in KNOWN_MEDIA_TYPES:
         raise Failure(Code.UNSUPPORTED_FORMAT, "unsupported Sigstore bundle version",
                             expected=" or ".join(KNOWN_MEDIA_TYPES), found=repr(media_type), signer=signer)
-    hint = (doc.get("verificationMaterial") or {}).get("publicKey", {}).get("hint")
-    expected_hint = base64.b64encode(hashlib.sha256(key.der).digest()).decode()
-    if hint and hint != expected_hint:
-        raise Failure(Code.INVALID_SIGNATURE, "the bundle was signed with another key",
-                            expected=f"key hint {expected_hint}", found=f"key hint {hint}", signer=f"key hint {hint}")
+    # The publicKey hint is advisory (npm's registry key ids are not SPKI hashes): the signature decides.
     env = doc.get("dsseEnvelope")
     msg = doc.get("messageSignature")
     if isinstance(env, dict) and msg is None:
@@ -57,24 +52,11 @@ def verify_key_bundle_without_log(
                               key_fingerprint=key.fingerprint, payload_type=payload_type, payload=payload,
                               signing_times=(), tlog={"tlog": "ignored (tlog: ignore)"})
     if isinstance(msg, dict) and env is None:
+        from sigverify.crypto.bundle.message import verify_message_signature
+
         sig = b64(msg.get("signature"), "messageSignature.signature")
-        digest = hashlib.sha256(artifact).digest() if artifact is not None else artifact_digest
-        if digest is None:
-            raise Failure(Code.UNSUPPORTED_FORMAT, "a message-signature bundle signs a file, not this image",
-                                expected="a DSSE (in-toto) bundle", found="messageSignature", signer=signer)
-        md = msg.get("messageDigest")
-        if md is not None:
-            if not isinstance(md, dict) or md.get("algorithm") != "SHA2_256":
-                raise Failure(Code.INVALID_PAYLOAD, "unsupported messageDigest", expected="SHA2_256",
-                                    signer=signer)
-            if b64(md.get("digest"), "messageDigest.digest") != digest:
-                raise Failure(Code.DIGEST_MISMATCH, "the bundle's message digest is not the artifact's",
-                                    expected=digest.hex(), signer=signer)
-        ok = (verify_signature(key, sig, artifact) is not None if artifact is not None
-              else verify_prehashed(key, sig, digest))
-        if not ok:
-            raise Failure(Code.INVALID_SIGNATURE, "the signature does not verify with the key over the "
-                                "artifact", expected=f"signed by {key.label}", signer=signer)
+        verify_message_signature(key, sig, msg.get("messageDigest"), artifact=artifact,
+                                 artifact_digest=artifact_digest, artifact_digests=artifact_digests, signer=signer)
         return VerifiedBundle(media_type=str(media_type), content="message_signature", certificate=None,
                               identity=None, key_fingerprint=key.fingerprint, payload_type=None, payload=None,
                               signing_times=(), tlog={"tlog": "ignored (tlog: ignore)"})

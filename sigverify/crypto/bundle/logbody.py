@@ -62,16 +62,19 @@ def _body_fail(msg: str) -> Failure:
 
 
 def check_key_hashedrekord_body(
-    kind: str, version: str, body: bytes, *, digest: bytes, signature: bytes, key: PublicKey
+    kind: str, version: str, body: bytes, *, digest: bytes, signature: bytes, key: PublicKey,
+    algorithm: str = "sha256",
 ) -> None:
-    check_hashedrekord_body(kind, version, body, digest=digest, signature=signature, signer_der=key.der)
+    check_hashedrekord_body(kind, version, body, digest=digest, signature=signature, signer_der=key.der,
+                            algorithm=algorithm)
 
 
 def check_hashedrekord_body(
-    kind: str, version: str, body: bytes, *, digest: bytes, signature: bytes, signer_der: bytes
+    kind: str, version: str, body: bytes, *, digest: bytes, signature: bytes, signer_der: bytes,
+    algorithm: str = "sha256",
 ) -> None:
-    """A hashedrekord 0.0.1 / 0.0.2 entry must name this artifact digest, this signature and this signer
-    (``signer_der``: certificate DER, or SPKI DER for a key). Raises Failure(TLOG_INVALID)."""
+    """A hashedrekord 0.0.1 / 0.0.2 entry must name this artifact digest (``algorithm``: sha256/384/512), this
+    signature and this signer (``signer_der``: certificate DER, or SPKI DER for a key). Raises TLOG_INVALID."""
     from sigverify.crypto.strictjson import PayloadError, loads_object
 
     if kind != "hashedrekord":
@@ -80,7 +83,7 @@ def check_hashedrekord_body(
         doc = loads_object(body, what="hashedrekord log entry")
         spec = doc["spec"]
         if version == "0.0.1":
-            if spec["data"]["hash"] != {"algorithm": "sha256", "value": digest.hex()}:
+            if spec["data"]["hash"] != {"algorithm": algorithm, "value": digest.hex()}:
                 raise _body_fail("artifact hash differs")
             if base64.b64decode(spec["signature"]["content"], validate=True) != signature:
                 raise _body_fail("signature differs")

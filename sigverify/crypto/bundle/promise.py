@@ -4,7 +4,6 @@ refuses them). Same steps as a classic keyless signature: SET, then the certific
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +31,7 @@ def is_promise_only_v01(doc: Mapping[str, Any]) -> bool:
 
 def verify_promise_only_v01(
     doc: Mapping[str, Any], trust: TrustStore, *, artifact: bytes | None, artifact_digest: bytes | None,
-    signer: str | None,
+    signer: str | None, artifact_digests: Mapping[str, bytes] | None = None,
 ) -> VerifiedBundle:
     """Steps: (1) leaf certificate from x509CertificateChain, (2) SET by a trusted Rekor key valid at the
     integrated time (rekor.py), (3) the certificate at that time: chain, CA window, SCT, code signing, validity,
@@ -45,7 +44,7 @@ def verify_promise_only_v01(
     from sigverify.crypto.certificates import verify_fulcio_certificate
     from sigverify.crypto.dsse import pae as dsse_pae
     from sigverify.crypto.fulcio import IdentityError, identity_of
-    from sigverify.crypto.keys import load_der_public_key, verify_prehashed, verify_signature
+    from sigverify.crypto.keys import load_der_public_key, verify_signature
 
     def fail(code: str, message: str, **kw: Any) -> Failure:
         return Failure(code, message, signer=signer, **kw)
@@ -116,18 +115,13 @@ def verify_promise_only_v01(
                               signing_times=(rb.integrated_at,), tlog=tlog)
     if isinstance(msg, dict) and env is None:
         sig = b64(msg.get("signature"), "messageSignature.signature")
-        digest = hashlib.sha256(artifact).digest() if artifact is not None else artifact_digest
-        if digest is None:
-            raise fail(Code.UNSUPPORTED_FORMAT, "a message-signature bundle signs a file, not this image")
-        md = msg.get("messageDigest")
-        if isinstance(md, dict) and b64(md.get("digest"), "messageDigest.digest") != digest:
-            raise fail(Code.DIGEST_MISMATCH, "the bundle's message digest is not the artifact's",
-                       expected=digest.hex())
-        ok = (verify_signature(key, sig, artifact) is not None if artifact is not None
-              else verify_prehashed(key, sig, digest))
-        if not ok:
-            raise fail(Code.INVALID_SIGNATURE, "the signature does not verify over the artifact")
-        check_hashedrekord_body(kind, version, body, digest=digest, signature=sig, signer_der=cert_der)
+        from sigverify.crypto.bundle.message import verify_message_signature
+
+        verified = verify_message_signature(key, sig, msg.get("messageDigest"), artifact=artifact,
+                                            artifact_digest=artifact_digest, artifact_digests=artifact_digests,
+                                            signer=signer)
+        check_hashedrekord_body(kind, version, body, digest=verified.digest, signature=sig, signer_der=cert_der,
+                                algorithm=verified.algorithm)
         return VerifiedBundle(media_type=V01, content="message_signature", certificate=cert, identity=identity,
                               key_fingerprint=None, payload_type=None, payload=None,
                               signing_times=(rb.integrated_at,), tlog=tlog)

@@ -4,7 +4,6 @@ Sigstore instances without a transparency log sign (GitHub's, for private-reposi
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +19,8 @@ MAX_TIMESTAMPS = 32
 
 
 def verify_timestamped_only(
-    doc: Mapping[str, Any], trust: TrustStore, *, artifact: bytes | None, artifact_digest: bytes | None
+    doc: Mapping[str, Any], trust: TrustStore, *, artifact: bytes | None, artifact_digest: bytes | None,
+    artifact_digests: Mapping[str, bytes] | None = None,
 ) -> VerifiedBundle:
     """Steps: (1) the leaf certificate, (2) the signature bytes, (3) every RFC 3161 timestamp over them verified
     with a TSA of the trusted root (at least one), (4) at each time: chain, CA window, SCT (when the trusted root
@@ -31,7 +31,7 @@ def verify_timestamped_only(
     from sigverify.crypto.certificates import verify_fulcio_certificate
     from sigverify.crypto.dsse import pae as dsse_pae
     from sigverify.crypto.fulcio import IdentityError, identity_of
-    from sigverify.crypto.keys import load_der_public_key, verify_prehashed, verify_signature
+    from sigverify.crypto.keys import load_der_public_key, verify_signature
     from sigverify.crypto.sigstore_adapter import tsa_times
 
     signer = unverified_signer(doc)
@@ -105,16 +105,11 @@ def verify_timestamped_only(
         return VerifiedBundle(media_type=str(doc["mediaType"]), content="dsse", certificate=cert, identity=identity,
                               key_fingerprint=None, payload_type=payload_type, payload=payload,
                               signing_times=tuple(times), tlog=tlog)
-    digest = hashlib.sha256(artifact).digest() if artifact is not None else artifact_digest
-    if digest is None:
-        raise fail(Code.UNSUPPORTED_FORMAT, "a message-signature bundle signs a file, not this image")
-    md = msg.get("messageDigest") if isinstance(msg, dict) else None
-    if isinstance(md, dict) and b64(md.get("digest"), "messageDigest.digest") != digest:
-        raise fail(Code.DIGEST_MISMATCH, "the bundle's message digest is not the artifact's", expected=digest.hex())
-    ok = (verify_signature(key, signature, artifact) is not None if artifact is not None
-          else verify_prehashed(key, signature, digest))
-    if not ok:
-        raise fail(Code.INVALID_SIGNATURE, "the signature does not verify over the artifact")
+    from sigverify.crypto.bundle.message import verify_message_signature
+
+    verify_message_signature(key, signature, msg.get("messageDigest") if isinstance(msg, dict) else None,
+                             artifact=artifact, artifact_digest=artifact_digest, artifact_digests=artifact_digests,
+                             signer=signer)
     return VerifiedBundle(media_type=str(doc["mediaType"]), content="message_signature", certificate=cert,
                           identity=identity, key_fingerprint=None, payload_type=None, payload=None,
                           signing_times=tuple(times), tlog=tlog)

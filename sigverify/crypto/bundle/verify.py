@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from sigverify.crypto.bundle.keyed import verify_key_bundle_without_log
@@ -27,10 +28,12 @@ def verify_bundle(
     artifact_digest: bytes | None = None,
     key: PublicKey | None = None,
     allow_no_tlog: bool = False,
+    artifact_digests: Mapping[str, bytes] | None = None,
 ) -> VerifiedBundle:
     """Verify a bundle's signature, log entry, times and (keyless) certificate chain + SCT against ``trust``.
 
-    For a message-signature bundle give ``artifact`` (bytes) or ``artifact_digest`` (SHA-256). DSSE bundles are
+    For a message-signature bundle give ``artifact`` (bytes) or ``artifact_digest`` (SHA-256; ``artifact_digests``
+    adds SHA-384/SHA-512 for bundles whose key or messageDigest names them). DSSE bundles are
     verified over their envelope; the caller binds the statement to the artifact. ``key``: the bundle must be
     signed with exactly this public key (key-based authority); without it the bundle must carry a certificate.
     ``allow_no_tlog`` (authorities with ``tlog: ignore``): a key-signed bundle is checked on its signature alone,
@@ -64,7 +67,8 @@ def verify_bundle(
         entries = vm.get("tlogEntries") if isinstance(vm, dict) else None
         if allow_no_tlog:
             # `tlog: ignore` (cosign --insecure-ignore-tlog): the log entry, present or not, is not consulted.
-            return verify_key_bundle_without_log(doc, key, artifact=artifact, artifact_digest=artifact_digest)
+            return verify_key_bundle_without_log(doc, key, artifact=artifact, artifact_digest=artifact_digest,
+                                                 artifact_digests=artifact_digests)
         if not entries:
             if not allow_no_tlog:
                 raise Failure(
@@ -75,7 +79,8 @@ def verify_bundle(
                     expected="verificationMaterial.tlogEntries with one entry", found="none",
                     signer=f"key {key.fingerprint}")
             return verify_key_bundle_without_log(doc, key, artifact=artifact, artifact_digest=artifact_digest)
-        return verify_key_bundle(raw, doc, trust, key, artifact=artifact, artifact_digest=artifact_digest)
+        return verify_key_bundle(raw, doc, trust, key, artifact=artifact, artifact_digest=artifact_digest,
+                                 artifact_digests=artifact_digests)
     entries = vm.get("tlogEntries") if isinstance(vm, dict) else None
     if not entries:
         if not allow_no_tlog:
@@ -86,12 +91,14 @@ def verify_bundle(
                 "a trusted RFC 3161 timestamp is then required instead.",
                 expected="verificationMaterial.tlogEntries with one entry", found="none",
                 signer=unverified_signer(doc))
-        return verify_timestamped_only(doc, trust, artifact=artifact, artifact_digest=artifact_digest)
+        return verify_timestamped_only(doc, trust, artifact=artifact, artifact_digest=artifact_digest,
+                                       artifact_digests=artifact_digests)
     signer = unverified_signer(doc)
     if is_promise_only_v01(doc):
         return verify_promise_only_v01(doc, trust, artifact=artifact, artifact_digest=artifact_digest,
-                                       signer=signer)
-    verified = verify_cert_bundle(raw, doc, trust, artifact=artifact, artifact_digest=artifact_digest, signer=signer)
+                                       signer=signer, artifact_digests=artifact_digests)
+    verified = verify_cert_bundle(raw, doc, trust, artifact=artifact, artifact_digest=artifact_digest, signer=signer,
+                                  artifact_digests=artifact_digests)
     assert verified.certificate is not None
     try:
         identity = identity_of(verified.certificate)

@@ -25,6 +25,12 @@ from sigverify.crypto.bundle.model import (
     in_range,
     tlog_summary,
 )
+from sigverify.crypto.sigstore_adapter.anykey import (
+    is_p256,
+    upstream_message_path,
+    verify_cert_dsse,
+    verify_cert_message,
+)
 from sigverify.errors import Failure
 from sigverify.models import Code
 
@@ -159,6 +165,9 @@ def _verifier_class() -> type[Any]:
 
         def verify_dsse(self, bundle: Any, policy: Any) -> tuple[str, bytes]:
             entry = bundle.log_entry._inner
+            if not is_p256(bundle.signing_certificate.public_key()):  # upstream assumes P-256 + SHA-256
+                self._verify_common_signing_cert(bundle, policy)
+                return verify_cert_dsse(bundle, None)
             if entry.kind_version.kind != "intoto":
                 result: tuple[str, bytes] = super().verify_dsse(bundle, policy)
                 return result
@@ -211,7 +220,7 @@ def _hashed(artifact: bytes | None, artifact_digest: bytes | None) -> Any:
 
 def verify_cert_bundle(
     raw: bytes, doc: Mapping[str, Any], trust: TrustStore, *, artifact: bytes | None, artifact_digest: bytes | None,
-    signer: str | None,
+    signer: str | None, artifact_digests: Mapping[str, bytes] | None = None,
 ) -> VerifiedBundle:
     """Certificate (keyless) bundles with a log entry, through sigstore-python. The identity is read by the
     caller (fulcio.identity_of), not here."""
@@ -237,7 +246,12 @@ def verify_cert_bundle(
                     found="messageSignature",
                     signer=signer,
                 )
-            verifier.verify_artifact(hashed, bundle, no_identity_policy)
+            if upstream_message_path(bundle, doc):
+                verifier.verify_artifact(hashed, bundle, no_identity_policy)
+            else:  # P-384/P-521 keys, RSA keys, SHA-384/512 digests: sigstore-python assumes P-256 + SHA-256
+                verifier._verify_common_signing_cert(bundle, no_identity_policy)
+                verify_cert_message(bundle, doc, artifact=artifact, artifact_digest=artifact_digest,
+                                     artifact_digests=artifact_digests, signer=signer)
             content = "message_signature"
     except Failure:
         raise
@@ -302,6 +316,7 @@ def verify_key_bundle(
     *,
     artifact: bytes | None,
     artifact_digest: bytes | None,
+    artifact_digests: Mapping[str, bytes] | None = None,
 ) -> VerifiedBundle:
     """Steps: (1) parse (sigstore-models), (2) one log entry with proof + checkpoint, (3) verified times (SET,
     TSA), (4) inclusion proof, checkpoint and SET via sigstore-python, (5) signature with ``key``,
@@ -311,7 +326,7 @@ def verify_key_bundle(
     from sigstore.models import Bundle, TransparencyLogEntry
     from sigstore_models.bundle.v1 import Bundle as InnerBundle
 
-    from sigverify.crypto.keys import verify_prehashed, verify_signature
+    from sigverify.crypto.keys import verify_signature
 
     signer = f"key {key.fingerprint}"
     try:
@@ -319,15 +334,7 @@ def verify_key_bundle(
         Bundle.BundleType(inner.media_type)
     except (ValueError, SigstoreError) as e:
         raise Failure(Code.INVALID_PAYLOAD, f"invalid Sigstore bundle: {first_line(e)}", signer=signer) from None
-    hint = inner.verification_material.public_key.hint if inner.verification_material.public_key else None
-    if hint:
-        hint_b = hint if isinstance(hint, bytes) else hint.encode()
-        expected_hint = base64.b64encode(hashlib.sha256(key.der).digest())
-        if hint_b not in (expected_hint, hashlib.sha256(key.der).digest()) and hint_b != key.fingerprint.encode():
-            # The hint is unauthenticated; a mismatch is still a clear early answer.
-            raise Failure(Code.INVALID_SIGNATURE, "the bundle was signed with another key",
-                                expected=f"key hint {expected_hint.decode()}", found=f"key hint {hint_b!r}",
-                                signer=f"key hint {hint_b.decode(errors='replace')}")
+    # The publicKey hint is advisory (npm's registry key ids are not SPKI hashes): the signature decides.
     entries = inner.verification_material.tlog_entries or []
     if len(entries) != 1:
         raise Failure(Code.TLOG_INVALID, "expected exactly one transparency log entry in the bundle",
@@ -398,22 +405,14 @@ def verify_key_bundle(
             key_fingerprint=key.fingerprint, payload_type=envelope._inner.payload_type, payload=payload,
             signing_times=tuple(times), tlog=tlog_summary(ie),
         )
-    digest = hashlib.sha256(artifact).digest() if artifact is not None else artifact_digest
-    if digest is None:
-        raise Failure(Code.UNSUPPORTED_FORMAT, "a message-signature bundle signs a file, not this image",
-                            expected="a DSSE (in-toto) bundle", found="messageSignature", signer=signer)
-    md = inner.message_signature.message_digest if inner.message_signature else None
-    if md is not None and md.digest != digest:
-        raise Failure(Code.DIGEST_MISMATCH, "the bundle's message digest is not the artifact's",
-                            expected=digest.hex(), found=bytes(md.digest).hex(), signer=signer)
-    if artifact is not None:
-        ok = verify_signature(key, signature, artifact) is not None
-    else:
-        ok = verify_prehashed(key, signature, digest)
-    if not ok:
-        raise Failure(Code.INVALID_SIGNATURE, "the signature does not verify with the key over the artifact",
-                            expected=f"signed by {key.label}", signer=signer)
-    check_key_hashedrekord_body(kind, version, body, digest=digest, signature=signature, key=key)
+    from sigverify.crypto.bundle.message import verify_message_signature
+
+    msg = doc.get("messageSignature")
+    verified = verify_message_signature(
+        key, signature, msg.get("messageDigest") if isinstance(msg, dict) else None, artifact=artifact,
+        artifact_digest=artifact_digest, artifact_digests=artifact_digests, signer=signer)
+    check_key_hashedrekord_body(kind, version, body, digest=verified.digest, signature=signature, key=key,
+                                algorithm=verified.algorithm)
     return VerifiedBundle(
         media_type=inner.media_type, content="message_signature", certificate=None, identity=None,
         key_fingerprint=key.fingerprint, payload_type=None, payload=None, signing_times=tuple(times),
