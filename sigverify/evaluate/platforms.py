@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from sigverify.models import Code, Descriptor, ImageRef, ImageResult, Reason, Verdict
+from sigverify.models import Code, Descriptor, ImageRef, ImageResult, PolicyResult, Reason, Verdict
 from sigverify.policy.model import Policy
 from sigverify.policy.platforms import platform_of, selects
 from sigverify.registry.base import Source
@@ -118,4 +118,21 @@ def combine(parent: ImageResult, rows: Sequence[ImageResult], missing: Sequence[
     if not rows and not missing and parent.verdict is Verdict.PASS and not parent.policies:
         verdict = Verdict.FAIL  # nothing was verified: never a pass
         carried.append(Reason(Code.PLATFORM_MISSING, "no platform manifest was verified"))
-    return replace(parent, verdict=verdict, reasons=(*parent.reasons, *missing, *carried), platforms=tuple(rows))
+    judged = tuple(_platform_policy(p, rows, missing) for p in policies if p.platforms != "index")
+    return replace(parent, verdict=verdict, reasons=(*parent.reasons, *missing, *carried), platforms=tuple(rows),
+                   policies=(*parent.policies, *judged))
+
+
+def _platform_policy(policy: Policy, rows: Sequence[ImageResult], missing: Sequence[Reason]) -> PolicyResult:
+    """How an ``all``/list policy judged the image: through the platform rows it selected."""
+    reasons = [r for r in missing if r.policy == policy.name]
+    verified: set[str] = set()
+    for row in rows:
+        for result in row.policies:
+            if result.policy != policy.name:
+                continue
+            verified.update(result.verified_by)
+            if not result.passed:
+                reasons.extend(replace(r, message=f"platform {row.platform}: {r.message}") for r in result.reasons)
+    return PolicyResult(policy=policy.name, mode=policy.mode, passed=not reasons, threshold=policy.threshold,
+                        verified_by=tuple(sorted(verified)) if not reasons else (), reasons=tuple(reasons))

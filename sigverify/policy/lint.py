@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sigverify.policy.model import Authority, Config, Pattern
+from sigverify.policy.waivers import lint_waivers
 from sigverify.policy.yamlstrict import KeyPath, YamlDoc, parse_strict
 
 _ANY_RUN = re.compile(r"(?<!\\)\.[*+]")  # '.*' or '.+' (not '\.*')
@@ -52,6 +53,8 @@ def lint(config: Config) -> list[LintWarning]:
         for ai, auth in enumerate(policy.authorities):
             where = f"policy {policy.name!r}, authority {auth.name!r}"
             out.extend(_authority(auth, where, config.path, doc, ("policies", pi, "authorities", ai)))
+    for code, waiver, message, fix in lint_waivers(config):
+        out.append(LintWarning(code, waiver.location.file, waiver.location.line, "waiver", message, fix))
     return sorted(out, key=lambda w: (w.file != config.path, w.line or 0))
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime
+import os
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
 from sigverify.models import Code
-from sigverify.policy.model import Location, Matcher, Waiver
+from sigverify.policy.model import Config, Location, Matcher, Waiver
 from sigverify.policy.yamlstrict import KeyPath
 
 DEFAULT_MAX_WAIVER_DAYS = 90
@@ -130,3 +131,27 @@ def _codes(b: _Builder, path: KeyPath, value: object) -> tuple[str, ...] | None:
             b.err((*path, i), f"unknown reason code {code!r}", expected="one of " + ", ".join(WAIVABLE), found=code)
             ok = False
     return tuple(dict.fromkeys(str(c) for c in value)) if ok else None
+
+
+def lint_waivers(config: Config) -> list[tuple[str, Waiver, str, str]]:
+    """(code, waiver, message, fix) for every waiver that is stale: expired, or matching none of the images the
+    config lists (only said when the config lists them all itself: no ``images_from``)."""
+    from sigverify.errors import SigverifyError
+    from sigverify.reference import parse
+
+    out: list[tuple[str, Waiver, str, str]] = []
+    names: list[str] = []
+    for entry in config.images:
+        base = os.path.dirname(entry.location.file) if entry.location is not None else None
+        try:
+            names.append(parse(entry.ref, base_dir=base).name)
+        except SigverifyError:
+            continue  # verify reports the reference itself
+    for w in config.waivers:
+        if is_expired(w):
+            out.append(("WAIVER_EXPIRED", w, f"waiver expired on {w.expires.isoformat()} (UTC): it covers nothing, "
+                        "and the failures it covered fail again, naming it", "fix the failure and remove the waiver"))
+        if config.images and not config.images_from and not any(w.matches(n) for n in names):
+            out.append(("WAIVER_UNUSED", w, "waiver matches none of the images listed in the config",
+                        "fix its images patterns, or remove it"))
+    return out
