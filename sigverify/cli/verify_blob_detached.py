@@ -101,6 +101,11 @@ def run_legacy(args: argparse.Namespace, raw: bytes, *, identity: KeylessIdentit
     except Failure as f:
         return _fail(blob, f"file {args.bundle}", "command line", f.reason(), details={"trust_root": trust.label})
     if d is None:
+        if args.rekor_entry:
+            from sigverify.errors import ConfigError
+
+            raise ConfigError("--rekor-entry goes with a detached --signature or cosign's legacy blob bundle; a "
+                              "Sigstore bundle carries its own log entry")
         return None
     if key is not None and args.insecure_ignore_tlog:
         return verify_detached_key_signature(blob, signature=d.signature, key=key, signature_label=args.bundle)

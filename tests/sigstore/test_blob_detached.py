@@ -354,3 +354,20 @@ def test_rekor_entry_in_another_shape(test_sigstore: TestSigstore, tmp_path: Pat
                      "--rekor-entry", str(entry), "--trusted-root", str(root), "--offline")
     assert code == 1 and _reason(doc)["code"] == "TLOG_INVALID"
     assert "GET /api/v1/log/entries/<uuid>" in _reason(doc)["expected"]
+
+
+def test_rekor_entry_with_a_sigstore_bundle_is_a_usage_error(test_sigstore: TestSigstore, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    rekor = RekorServer(test_sigstore)
+    art, _sig, _cert, signer, raw = _signed(tmp_path, test_sigstore)
+    entry = _entry_file(tmp_path, rekor, art.read_bytes(), raw, _pem(signer))
+    bundle = tmp_path / "kubectl.sigstore.json"
+    bundle.write_bytes(test_sigstore.blob_bundle(art.read_bytes()))
+    root = test_sigstore.write_trusted_root(tmp_path)
+    base = [str(art), "--bundle", str(bundle), "--certificate-identity", WORKFLOW, "--certificate-oidc-issuer",
+            GITHUB_ISSUER, "--trusted-root", str(root), "--offline"]
+    assert main(base) == 0
+    capsys.readouterr()
+    assert main([*base, "--rekor-entry", str(entry)]) == 2
+    out = capsys.readouterr()
+    assert "--rekor-entry goes with" in out.out + out.err
