@@ -176,3 +176,54 @@ def test_untrusted_tls_is_refused(dl: RekorServer, test_sigstore: TestSigstore, 
     code, doc = _verify(_config(tmp_path, root, _url_entry(dl)), capsys)
     assert code != 0 and _codes(_first(doc)) == ["REGISTRY_ERROR"]
 
+
+
+def test_legacy_bundle_and_key_signature_entries(dl: RekorServer, test_sigstore: TestSigstore, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """files: a legacy cosign blob bundle (keyless, offline from its SET) and a key-signed detached signature
+    whose entry is looked up; another file with the same material fails."""
+    import hashlib
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    signer = test_sigstore.issue(san=KREL, san_type="email", issuer=GOOGLE)
+    sig = signer.sign(KUBECTL)
+    pem = signer.cert.public_bytes(serialization.Encoding.PEM)
+    entry = test_sigstore.log(test_sigstore.hashedrekord_body(sig, pem, hashlib.sha256(KUBECTL).hexdigest()),
+                              kind="hashedrekord", version="0.0.1")
+    (tmp_path / "kubectl").write_bytes(KUBECTL)
+    (tmp_path / "kubectl.bundle").write_text(json.dumps({
+        "base64Signature": base64.b64encode(sig).decode(), "cert": base64.b64encode(pem).decode(),
+        "rekorBundle": json.loads(entry.cosign_annotation(test_sigstore.rekor_log_id))}))
+    key = ec.generate_private_key(ec.SECP256R1())
+    pub = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    (tmp_path / "cosign.pub").write_bytes(pub)
+    key_sig = key.sign(KUBECTL, ec.ECDSA(hashes.SHA256()))
+    (tmp_path / "kubectl.key.sig").write_bytes(base64.b64encode(key_sig))
+    dl.log_hashedrekord(KUBECTL, key_sig, pub)
+    root = trusted_root_for(test_sigstore, dl.url, tmp_path)
+    cfg = tmp_path / "files.yaml"
+    other = tmp_path / "kubectl-other"
+    other.write_bytes(KUBECTL + b"!")
+
+    def config(path: Path) -> Path:
+        cfg.write_text(yaml.safe_dump({
+            "version": 1, "trust_root": str(root),
+            "files": [{"path": str(path), "bundle": str(tmp_path / "kubectl.bundle"), "policy": "krel"},
+                      {"path": str(path), "signature": str(tmp_path / "kubectl.key.sig"), "policy": "key"}],
+            "policies": [
+                {"name": "krel", "match": ["registry.k8s.io/**"],
+                 "authorities": [{"name": "krel", "keyless": {"issuer": GOOGLE, "subject": KREL}}]},
+                {"name": "key", "match": ["registry.k8s.io/**"],
+                 "authorities": [{"name": "release-key", "key": {"path": str(tmp_path / "cosign.pub")}}]}]}))
+        return cfg
+
+    code = main(["verify", "--config", str(config(tmp_path / "kubectl")), "--format", "json", "--ci", "none"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0, doc
+    assert [i["verdict"] for i in doc["images"]] == ["pass", "pass"]
+    code = main(["verify", "--config", str(config(other)), "--format", "json", "--ci", "none"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 1 and [i["verdict"] for i in doc["images"]] == ["fail", "fail"]
+    assert [_codes(i) for i in doc["images"]] == [["TLOG_INVALID"], ["TLOG_INVALID"]]
