@@ -227,3 +227,19 @@ def test_legacy_bundle_and_key_signature_entries(dl: RekorServer, test_sigstore:
     doc = json.loads(capsys.readouterr().out)
     assert code == 1 and [i["verdict"] for i in doc["images"]] == ["fail", "fail"]
     assert [_codes(i) for i in doc["images"]] == [["TLOG_INVALID"], ["TLOG_INVALID"]]
+
+
+def test_large_download_is_verified_by_its_streamed_digest(dl: RekorServer, test_sigstore: TestSigstore,
+                                                           tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """A file too large to keep in memory is hashed while it streams and verified over its digest."""
+    import sigverify.formats.blob as blob
+
+    monkeypatch.setattr(blob, "MAX_FILE_READ", 4)  # keep at most 256 bytes: KUBECTL is larger
+    _publish(dl, test_sigstore)
+    root = trusted_root_for(test_sigstore, dl.url, tmp_path)
+    code, doc = _verify(_config(tmp_path, root, _url_entry(dl)), capsys)
+    assert code == 0, doc
+    dl.files["/release/v1.31.0/bin/linux/amd64/kubectl"] = KUBECTL[:-1] + b"?"
+    code, doc = _verify(_config(tmp_path, root, _url_entry(dl)), capsys)
+    assert code == 1 and _codes(_first(doc)) == ["TLOG_INVALID"]

@@ -4,7 +4,6 @@ certificate next to it; checked against each key / keyless authority of the entr
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,10 +27,12 @@ def load_file(entry: BlobEntry) -> BlobInput:
     """The signed file: read from disk (or a ``sha256:`` digest), or downloaded from an https URL (size-capped).
     Raises OSError (local) or RegistryError (download)."""
     if is_url(entry.path):
-        from sigverify.registry.rekor_client import FILE_TIMEOUT, MAX_FILE_BYTES, download
+        from sigverify.formats.blob import MAX_FILE_READ
+        from sigverify.registry.rekor_client import FILE_TIMEOUT, MAX_FILE_BYTES, download_sha256
 
-        data = download(entry.path, cap=MAX_FILE_BYTES, what="signed file", timeout=FILE_TIMEOUT)
-        return BlobInput(label=entry.path, sha256=hashlib.sha256(data).digest(), data=data)
+        digest, data = download_sha256(entry.path, cap=MAX_FILE_BYTES, keep=64 * MAX_FILE_READ, what="signed file",
+                                       timeout=FILE_TIMEOUT)
+        return BlobInput(label=entry.path, sha256=digest, data=data)  # hashed as it streamed, kept when small
     return read_blob_input(entry.path)
 
 

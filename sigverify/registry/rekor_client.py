@@ -5,6 +5,7 @@ before the caller verifies it."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -16,7 +17,15 @@ from sigverify.crypto.strictjson import PayloadError, loads_strict
 from sigverify.errors import RegistryError
 from sigverify.models import Code
 from sigverify.registry.limits import REQUEST_TIMEOUT, RequestCounter
-from sigverify.registry.response import read_capped, read_error_detail
+from sigverify.registry.response import (
+    CHUNK,
+    ReadError,
+    Response,
+    exc_summary,
+    read_capped,
+    read_error_detail,
+    timeout_error,
+)
 from sigverify.registry.transport import Transport
 from sigverify.registry.urls import redact_url
 
@@ -128,3 +137,60 @@ def download(url: str, *, cap: int, what: str, ca_file: str | None = None, timeo
         return read_capped(resp, cap, what, url)
     finally:
         transport.close()
+
+
+def download_sha256(url: str, *, cap: int, keep: int, what: str, ca_file: str | None = None,
+                    timeout: float = REQUEST_TIMEOUT,
+                    env: Mapping[str, str] | None = None) -> tuple[bytes, bytes | None]:
+    """GET an ``https://`` URL and hash it while it streams: (SHA-256, the body when at most ``keep`` bytes).
+    Never more than ``cap`` bytes are read (SIZE_LIMIT); the deadline covers the whole body (TIMEOUT)."""
+    transport = _transport(url, timeout=timeout, ca_file=ca_file, env=env, allow_http=False)
+    try:
+        resp = transport.send("GET", url, {"Accept": "*/*"})
+        if resp.status_code != 200:
+            read_error_detail(resp)
+            raise RegistryError(f"{what}: GET {redact_url(url)} answered HTTP {resp.status_code}",
+                                code=Code.NOT_FOUND if resp.status_code in (404, 410) else Code.REGISTRY_ERROR,
+                                url=redact_url(url), status=resp.status_code)
+        return _hash_capped(resp, cap, keep, what, url)
+    finally:
+        transport.close()
+
+
+def _size_error(what: str, url: str, cap: int, found: str) -> RegistryError:
+    return RegistryError(f"{what} at {redact_url(url)} is larger than allowed", code=Code.SIZE_LIMIT,
+                         url=redact_url(url), expected=f"at most {cap} bytes", found=found)
+
+
+def _hash_capped(resp: Response, cap: int, keep: int, what: str, url: str) -> tuple[bytes, bytes | None]:
+    length = resp.headers.get("Content-Length")
+    if length is not None and length.strip().isdigit() and int(length) > cap:
+        resp.close()
+        raise _size_error(what, url, cap, f"{int(length)} bytes (Content-Length)")
+    h = hashlib.sha256()
+    kept: list[bytes] | None = []
+    total = 0
+    try:
+        while chunk := resp.raw.read1(min(CHUNK, cap + 1 - total), decode_content=True):
+            total += len(chunk)
+            if total > cap:
+                resp.close()
+                raise _size_error(what, url, cap, f"more than {cap} bytes")
+            h.update(chunk)
+            if kept is not None and total <= keep:
+                kept.append(chunk)
+            else:
+                kept = None  # too large to keep: the caller verifies over the digest
+    except RegistryError:
+        raise
+    except Exception as exc:
+        resp.close()
+        if resp.timed_out:
+            raise timeout_error(what, url, resp.bound) from None
+        raise ReadError(f"{what} at {redact_url(url)}: connection failed while reading ({exc_summary(exc)})",
+                        url=redact_url(url)) from None
+    if resp.timed_out:  # the deadline ended the body: what was read may not be all of it
+        resp.close()
+        raise timeout_error(what, url, resp.bound)
+    resp.release()
+    return h.digest(), None if kept is None else b"".join(kept)
