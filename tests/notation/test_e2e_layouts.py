@@ -199,7 +199,7 @@ def test_corrupt_timestamp_token_fails_to_parse(e2e: Path, notation_vectors: Pat
     cfg = {"trust_store": str(_leaf_store(tmp_path, cand.content)), "trusted_identities": ["*"], "tsa_store": str(tsa)}
     check = run(cand, cfg, subject, now=at("2025-01-21T09:00:00+00:00"))
     assert not check.ok
-    assert check.reason is not None
+    assert check.reason is not None and check.reason.code == Code.INVALID_SIGNATURE
     assert "failed to parse the timestamp countersignature" in check.reason.message
 
 

@@ -255,7 +255,8 @@ def test_timestamp_required_but_absent(go: Path) -> None:
     }
     check = run(ts_env(go, "withoutTimestamp.sig"), cfg, TS_TARGET)
     assert not check.ok
-    assert check.reason is not None and "no timestamp countersignature" in check.reason.message
+    assert check.reason is not None and check.reason.code == Code.CERTIFICATE_INVALID
+    assert "no timestamp countersignature" in check.reason.message
     # afterCertExpiry: the certificate is still valid, so no timestamp is needed
     assert run(ts_env(go, "withoutTimestamp.sig"), {**cfg, "verify_timestamp": "afterCertExpiry"}, TS_TARGET).ok
     # without a tsa store the timestamp is not used at all (notation's rule)

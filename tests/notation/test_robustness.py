@@ -121,4 +121,5 @@ def test_garbage_timestamp_tokens(material: tuple[sg.Signer, dict[str, Any]], no
             SUBJECT,
         )
         assert not result.ok
-        assert result.reason is not None and "timestamp" in result.reason.message, result.reason
+        assert result.reason is not None and result.reason.code == Code.INVALID_SIGNATURE, result.reason
+        assert "timestamp" in result.reason.message, result.reason

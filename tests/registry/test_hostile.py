@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import email.utils
+import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -17,7 +18,7 @@ from sigverify.models import Code, Descriptor, ImageRef
 from sigverify.policy.model import RegistrySettings
 from sigverify.registry import Registries, RetryPolicy
 from sigverify.registry.base import MAX_MANIFEST_BYTES
-from sigverify.registry.content import digest_of, fallback_tag
+from sigverify.registry.content import fallback_tag
 from sigverify.registry.urls import parse_retry_after, redact_url
 from tests.fixtures.registry import (
     OCI_INDEX,
@@ -34,6 +35,11 @@ FAST = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05, max_retry_after=
 USER, PASSWORD = "robot", "pa55-w0rd-secret"
 
 MakeServer = Callable[..., FakeServer]
+
+
+def digest_of(data: bytes, algorithm: str = "sha256") -> str:
+    """The expected digest, computed here with hashlib: a bug in the production digest function cannot hide."""
+    return f"{algorithm}:{hashlib.new(algorithm, data).hexdigest()}"
 
 
 def manifest_bytes(**extra: Any) -> bytes:

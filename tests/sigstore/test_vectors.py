@@ -252,7 +252,7 @@ def test_b3_tampered_bundle_fails(vectors: Path) -> None:
     doc["dsseEnvelope"]["signatures"][0]["sig"] = ("A" if sig[0] != "A" else "B") + sig[1:]
     auth = keyless("cody", "cody@soyland.com", "https://github.com/login/oauth")
     check = BUNDLE.verify(bundle_candidate(json.dumps(doc).encode(), EMPTY_IMAGE), auth, context(EMPTY_IMAGE, trust))
-    assert not check.ok and check.reason is not None
+    assert not check.ok and check.reason is not None and check.reason.code == Code.INVALID_SIGNATURE, check.reason
 
 
 def test_b3_blob_subject_is_not_a_file(vectors: Path) -> None:
@@ -286,6 +286,7 @@ def test_keyless_bundle_with_timestamps_only(vectors: Path, tmp_path: Path) -> N
     other = read_blob_input(str(vectors / SP / "a.txt"))
     wrong_file = verify_blob(other, trust=tsa_root, bundle=bundle, identity=ANY, allow_no_tlog=True)
     assert not wrong_file.ok and wrong_file.reason is not None
+    assert wrong_file.reason.code == Code.DIGEST_MISMATCH, wrong_file.reason
     del doc["verificationMaterial"]["timestampVerificationData"]
     no_time = verify_blob(blob, trust=tsa_root, bundle=json.dumps(doc).encode(), identity=ANY, allow_no_tlog=True)
     assert not no_time.ok and no_time.reason is not None and no_time.reason.code == Code.TLOG_INVALID
