@@ -12,7 +12,16 @@ from sigverify import __version__
 from sigverify.discovery import Discovery, discover
 from sigverify.errors import ConfigError, RegistryError, SigverifyError
 from sigverify.evaluate import REGISTRY_CODES, describe_authority, evaluate_policy, image_verdict
-from sigverify.evaluate.platforms import combine, index_children, is_index, plan, wants_platforms, worst
+from sigverify.evaluate.platforms import (
+    combine,
+    index_children,
+    is_index,
+    manifest_platform,
+    plan,
+    single_platform,
+    wants_platforms,
+    worst,
+)
 from sigverify.evaluate.waivers import apply_waivers, unused
 from sigverify.formats import applicable, verifier_for, wanted_formats
 from sigverify.formats.base import VerifyContext, crash_reason
@@ -168,6 +177,8 @@ def _verify_image(target: Target, config: Config, registries: Registries, trust:
         result = _verify_index(target, config, policies, source, subject, trust, options, started)
     else:
         result = _verify_digest(target, policies, source, subject, trust, options, started)
+        if any(isinstance(p.platforms, tuple) for p in policies) and not is_index(subject):
+            result = single_platform(result, manifest_platform(source, ref, digest), policies)
     return _require_digest(result, target, policies, digest)
 
 

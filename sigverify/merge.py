@@ -104,6 +104,7 @@ def image_from_dict(d: Mapping[str, Any]) -> ImageResult:
         reasons=tuple(_reason(r) for r in d.get("reasons", ())),
         signatures=tuple(_check(s) for s in d.get("signatures", ())),
         source_file=source.get("file"), source_line=source.get("line"), duration_ms=float(d.get("duration_ms", 0)),
+        platform=d.get("platform"), platforms=tuple(image_from_dict(p) for p in d.get("platforms", ())),
     )
 
 

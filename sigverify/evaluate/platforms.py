@@ -6,14 +6,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from sigverify.crypto.strictjson import PayloadError, loads_strict
+from sigverify.errors import RegistryError
 from sigverify.models import Code, Descriptor, ImageRef, ImageResult, PolicyResult, Reason, Verdict
 from sigverify.policy.model import Policy
 from sigverify.policy.platforms import platform_of, selects
 from sigverify.registry.base import Source
-from sigverify.registry.content import INDEX_TYPES, index_descriptors, parse_manifest
+from sigverify.registry.content import INDEX_TYPES, index_descriptors, parse_descriptor, parse_manifest
 
 MAX_INDEX_ENTRIES = 256  # entries read from one image index
 MAX_PLATFORMS = 64  # platform manifests verified under one image
+MAX_CONFIG_BYTES = 1024 * 1024  # an image config read for its platform
 _UNKNOWN = "unknown/unknown"  # build attestations stored next to the platforms (buildkit), not a platform
 _RANK = {Verdict.PASS: 0, Verdict.WAIVED: 1, Verdict.WARN: 2, Verdict.FAIL: 3, Verdict.ERROR: 4}
 
@@ -136,3 +139,31 @@ def _platform_policy(policy: Policy, rows: Sequence[ImageResult], missing: Seque
                 reasons.extend(replace(r, message=f"platform {row.platform}: {r.message}") for r in result.reasons)
     return PolicyResult(policy=policy.name, mode=policy.mode, passed=not reasons, threshold=policy.threshold,
                         verified_by=tuple(sorted(verified)) if not reasons else (), reasons=tuple(reasons))
+
+
+def manifest_platform(source: Source, ref: ImageRef, digest: str) -> str | None:
+    """The platform an image manifest's config names (config fetched size-capped and digest-checked), or None."""
+    manifest = source.get_manifest(ref, digest)
+    where = f"image manifest {ref.name}@{digest}"
+    obj = parse_manifest(manifest.raw, manifest.descriptor.media_type, where)
+    config = parse_descriptor(obj.get("config"), f"{where} config")
+    raw = source.get_blob(ref, config, max_size=MAX_CONFIG_BYTES)
+    try:
+        data = loads_strict(raw, what="image config", max_bytes=MAX_CONFIG_BYTES)
+    except PayloadError as exc:
+        raise RegistryError(f"{where}: {exc.message}", expected=exc.expected, found=exc.found) from None
+    return platform_of(data) if isinstance(data, dict) else None
+
+
+def single_platform(result: ImageResult, platform: str | None, policies: Sequence[Policy]) -> ImageResult:
+    """A single-platform image under policies that list platforms: each listed platform must be the image's."""
+    missing = [
+        Reason(Code.PLATFORM_MISSING, f"platform {wanted} is not this image's: it is a single-platform image, not "
+               "an index", policy=p.name, expected=wanted, found=f"the image's platform: {platform or 'none named'}")
+        for p in policies if isinstance(p.platforms, tuple)
+        for wanted in p.platforms if platform is None or not selects(wanted, platform)
+    ]
+    if not missing:
+        return result
+    verdict = worst(result.verdict, missing_verdict(missing, policies))
+    return replace(result, verdict=verdict, reasons=(*missing, *result.reasons))

@@ -247,3 +247,16 @@ def test_platform_rows_in_every_report() -> None:
                r["locations"][0]["physicalLocation"]["region"]["startLine"] == 7 for r in results)
     md = markdown.render(run)
     assert md.index("app:1.0</code>") < md.index("app:1.0 &#91;linux/amd64&#93;") < md.index("app:1.0 &#91;linux/arm64")
+
+
+def test_platform_rows_and_waived_survive_a_merge_round_trip() -> None:
+    from dataclasses import replace
+
+    from sigverify.merge import image_from_dict
+
+    (parent,) = _run_with_platform_rows().images
+    waived = replace(parent, verdict=Verdict.WAIVED)
+    back = image_from_dict(json.loads(json.dumps(waived.to_dict())))
+    assert back.verdict is Verdict.WAIVED and [(p.platform, p.verdict) for p in back.platforms] == [
+        ("linux/amd64", Verdict.PASS), ("linux/arm64", Verdict.FAIL)]
+    assert back.to_dict() == waived.to_dict()

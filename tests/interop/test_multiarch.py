@@ -137,3 +137,17 @@ def test_cosign3_recursive_bundles_on_the_referrers_registry(tmp_path: Path, on_
     assert res.verdict == "pass", res.run.describe()
     assert {r["digest"] for r in res.image["platforms"]} == set(children)
     assert all(r["signatures"][0]["format"] == "sigstore-bundle" for r in res.image["platforms"])
+
+
+def test_single_platform_image_under_a_platform_list(tmp_path: Path, on_fallback: Target, cosign_v2: Cosign,
+                                                     keys: dict[str, KeyPair]) -> None:
+    """Not an index: the platform its config names must be one the list selects (the config is read by digest)."""
+    t = on_fallback
+    digest = t.pusher.random_image(t.repo, "amd", platform="linux/amd64")
+    cosign_v2.sign(t.ref(digest), keys["a"].private)
+    assert _run(tmp_path, t, t.ref("amd"), keys["a"], ["linux/amd64"]).verdict == "pass"
+    assert _run(tmp_path, t, t.ref("amd"), keys["a"], "all").verdict == "pass"
+    res = _run(tmp_path, t, t.ref("amd"), keys["a"], ["linux/amd64", "linux/arm64"])
+    assert res.run.code == 1 and res.verdict == "fail"
+    (missing,) = [r for r in res.image["reasons"] if r["code"] == "PLATFORM_MISSING"]
+    assert missing["expected"] == "linux/arm64" and missing["found"] == "the image's platform: linux/amd64"
