@@ -226,3 +226,34 @@ def test_the_bounded_reader_only_raises_payload_errors(doc: bytes) -> None:
         assert exc.message
     else:
         assert _depth(value) <= MAX_DEPTH + 1
+
+
+ber_tokens = st.one_of(
+    st.binary(max_size=300),
+    st.sampled_from(s.DEEP).map(lambda n: b"\x30\x80" * n + b"\x00\x00" * n),  # indefinite-length BER nesting
+    st.integers(1, 2000).map(lambda n: b"\x30\x82\xff\xff" * n),  # lengths that promise more than there is
+)
+
+
+@settings(max_examples=s.examples(30))
+@given(token=ber_tokens)
+def test_a_hostile_countersignature_on_a_real_signature_is_refused(token: bytes) -> None:
+    """The timestamp token sits in the unsigned JWS header: anyone can replace it on a real, trusted signature.
+    A hostile token (deep BER, lying lengths, random bytes) is refused with a named reason, never a crash."""
+    from tests.fixtures.vectors import missing, vectors_root
+    from tests.notation.helpers import envelope_candidate, run
+
+    go = vectors_root() / "notation/notation-go"
+    if not go.is_dir():
+        missing("the shared test vectors", "Set SIGVERIFY_VECTORS or check out ../shared/vectors.")
+    doc = json.loads((go / "verifier/testdata/timestamp/sigEnv/jwsWithTimestamp.sig").read_bytes())
+    doc["header"]["io.cncf.notary.timestampSignature"] = s.b64(token)
+    from sigverify.models import Descriptor
+
+    target = Descriptor("application/vnd.docker.distribution.manifest.v2+json",
+                        "sha256:c0669ef34cdc14332c0f1ab0c2c01acb91d96014b172f1a76f3a39e63d1f0bda", 528)
+    store = go / "verifier/testdata/truststore/x509"
+    cfg = {"trust_store": str(store / "ca/valid-trust-store"), "tsa_store": str(store / "tsa/test-timestamp"),
+           "trusted_identities": ["*"], "overrides": {"revocation": "skip"}}
+    check = run(envelope_candidate(json.dumps(doc).encode(), "application/jose+json", target.digest), cfg, target)
+    harness.assert_refused(check)
