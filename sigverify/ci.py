@@ -209,7 +209,7 @@ def _clean_line(text: str) -> str:
 
 def _publish_gitlab(result: RunResult, out: TextIO) -> None:
     result = sanitized(result)
-    problems = [img for img in result.images if img.verdict is not Verdict.PASS]
+    problems = [img for img in rows(result.images) if img.verdict is not Verdict.PASS]
     if not problems:
         return
     name = f"sigverify_{secrets.token_hex(4)}"

@@ -33,8 +33,22 @@ def explain(config: Config, images: list[tuple[str, str | None]]) -> tuple[str, 
             lines.extend(_no_policy(config, name))
         for policy in policies:
             lines.extend(_policy(policy, name))
+            lines.extend(_pinning(policy, parsed.digest is not None))
+        lines.extend(f"  {w.label}; covers {', '.join(w.codes)}" for w in config.waivers if w.matches(name))
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n", all_matched
+
+
+def _pinning(policy: Policy, by_digest: bool) -> list[str]:
+    out = []
+    if policy.platforms == "all":
+        out.append("    platforms: every platform manifest of an index must verify (the index need not be signed)")
+    elif policy.platforms != "index":
+        out.append(f"    platforms: {', '.join(policy.platforms)} must be in the image and verify")
+    if policy.require_digest:
+        out.append("    require_digest: " + ("the reference names a digest" if by_digest else
+                                             "this reference names a tag only: it fails with DIGEST_REQUIRED"))
+    return out
 
 
 def _base_dir(where: str | None) -> str | None:

@@ -260,3 +260,15 @@ def test_platform_rows_and_waived_survive_a_merge_round_trip() -> None:
     assert back.verdict is Verdict.WAIVED and [(p.platform, p.verdict) for p in back.platforms] == [
         ("linux/amd64", Verdict.PASS), ("linux/arm64", Verdict.FAIL)]
     assert back.to_dict() == waived.to_dict()
+
+
+def test_explain_names_platforms_pinning_and_waivers(tmp_path: Path) -> None:
+    from sigverify.cli.explain import explain
+
+    config = _config(POLICY.format(extra="    platforms: all\n    require_digest: true\n")
+                     + WAIVERS.format(expires="2026-12-31", codes="NO_SIGNATURE"), tmp_path)
+    out, _ = explain(config, [("ghcr.io/acme/app:1.0", None), ("ghcr.io/acme/other@sha256:" + "a" * 64, None)])
+    first, second = out.split("\n\n")
+    assert "platforms: every platform manifest of an index must verify" in first
+    assert "tag only: it fails with DIGEST_REQUIRED" in first and "the reference names a digest" in second
+    assert "vendor fix pending; covers NO_SIGNATURE" in first and "waiver" not in second
