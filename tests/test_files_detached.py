@@ -243,3 +243,12 @@ def test_large_download_is_verified_by_its_streamed_digest(dl: RekorServer, test
     dl.files["/release/v1.31.0/bin/linux/amd64/kubectl"] = KUBECTL[:-1] + b"?"
     code, doc = _verify(_config(tmp_path, root, _url_entry(dl)), capsys)
     assert code == 1 and _codes(_first(doc)) == ["TLOG_INVALID"]
+
+
+def test_offline_refuses_https_files(dl: RekorServer, test_sigstore: TestSigstore, tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    _publish(dl, test_sigstore)
+    root = trusted_root_for(test_sigstore, dl.url, tmp_path)
+    code = main(["verify", "--config", str(_config(tmp_path, root, _url_entry(dl))), "--offline", "--ci", "none"])
+    assert code == 2 and "--offline contradicts `files:` downloaded from https://" in capsys.readouterr().err
+    assert dl.requests == []

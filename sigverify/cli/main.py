@@ -329,6 +329,11 @@ def _cmd_verify(args: argparse.Namespace) -> int:
                           tip="Use trust_root: embedded or a trusted_root.json file for offline runs.")
     if args.offline:
         _refuse_key_services(config)
+        urls = [u for e in config.files for u in (e.path, e.bundle, e.signature, e.certificate)
+                if u and u.lower().startswith("https://")]
+        if urls:
+            raise ConfigError(f"--offline contradicts `files:` downloaded from https:// ({len(urls)} URLs)",
+                              tip="Download the files (and their .sig/.cert) first and list the local paths.")
     targets = _targets(config)
     if not targets and not config.files:
         raise ConfigError("no images to verify: the config lists none and none were given"
