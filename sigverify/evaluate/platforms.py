@@ -67,11 +67,12 @@ def plan(children: Sequence[Child], policies: Sequence[Policy]) -> Plan:
         if policy.platforms == "index":
             continue
         if policy.platforms == "all":
-            chosen = [c for c in children if c.platform and c.platform != _UNKNOWN]
+            # Every entry but build attestations: one without a usable platform is verified too (fail closed).
+            chosen = [c for c in children if c.platform != _UNKNOWN]
             if not chosen:
                 out.missing.append(Reason(
                     Code.PLATFORM_MISSING, "the image index lists no platform manifest", policy=policy.name,
-                    expected="at least one entry with a platform (os/architecture)", found=f"{len(children)} entries"))
+                    expected="at least one entry that is not a build attestation", found=f"{len(children)} entries"))
         else:
             chosen = []
             for wanted in policy.platforms:
@@ -82,7 +83,7 @@ def plan(children: Sequence[Child], policies: Sequence[Policy]) -> Plan:
                         expected=wanted, found="platforms in the index: " + (", ".join(present) or "none")))
                 chosen.extend(hits)
         for child in chosen:
-            entry = out.children.setdefault(child.descriptor.digest, (child.platform or "", []))
+            entry = out.children.setdefault(child.descriptor.digest, (child.platform or "(no platform)", []))
             if policy not in entry[1]:
                 entry[1].append(policy)
     if len(out.children) > MAX_PLATFORMS:

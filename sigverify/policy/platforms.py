@@ -8,6 +8,7 @@ from collections.abc import Mapping
 _SEGMENT = re.compile(r"[a-z0-9][a-z0-9._-]*")
 # The same platform written two ways (the OCI image-index specification's normalisation, as containerd does).
 _SAME = {"linux/arm64/v8": "linux/arm64", "linux/amd64/v1": "linux/amd64"}
+_ARCH = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64"}  # architecture aliases in image indexes
 
 
 def normalise_platform(text: str) -> str | None:
@@ -25,6 +26,7 @@ def platform_of(entry: Mapping[str, object]) -> str | None:
     if not isinstance(os_name, str) or not isinstance(arch, str):
         return None
     parts = [os_name, arch] + ([variant] if isinstance(variant, str) and variant else [])
+    parts = [_ARCH.get(x, x) for x in (part.lower() for part in parts)]  # as container runtimes read them
     return normalise_platform("/".join(parts))
 
 

@@ -66,10 +66,19 @@ def test_os_arch_selects_every_variant_and_a_variant_only_itself() -> None:
     assert not selects("linux/arm/v7", "linux/arm/v6") and not selects("linux/arm", "linux/arm64")
 
 
-def test_plan_all_skips_attestations_and_entries_without_platform(tmp_path: Path) -> None:
+def test_plan_all_skips_build_attestations_only(tmp_path: Path) -> None:
     children = [_child("linux/amd64", 1), _child("unknown/unknown", 2), _child(None, 3), _child("linux/arm/v7", 4)]
     result = plan(children, [_policy(tmp_path, "    platforms: all\n")])
-    assert [p for p, _ in result.children.values()] == ["linux/amd64", "linux/arm/v7"] and result.missing == []
+    assert [p for p, _ in result.children.values()] == ["linux/amd64", "(no platform)", "linux/arm/v7"]
+    assert result.missing == []
+
+
+def test_index_platforms_are_read_as_runtimes_read_them() -> None:
+    from sigverify.policy.platforms import platform_of
+
+    assert platform_of({"os": "Linux", "architecture": "x86_64"}) == "linux/amd64"
+    assert platform_of({"os": "linux", "architecture": "aarch64", "variant": "v8"}) == "linux/arm64"
+    assert platform_of({"os": "linux", "architecture": 64}) is None
 
 
 def test_plan_list_names_the_missing_platform_and_what_the_index_has(tmp_path: Path) -> None:
@@ -82,7 +91,7 @@ def test_plan_list_names_the_missing_platform_and_what_the_index_has(tmp_path: P
 
 
 def test_plan_all_on_an_index_without_platforms_fails(tmp_path: Path) -> None:
-    result = plan([_child(None, 1)], [_policy(tmp_path, "    platforms: all\n")])
+    result = plan([_child("unknown/unknown", 1)], [_policy(tmp_path, "    platforms: all\n")])
     assert result.children == {} and [r.code for r in result.missing] == [Code.PLATFORM_MISSING]
 
 
