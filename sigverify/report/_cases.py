@@ -70,17 +70,23 @@ def rows(images: tuple[ImageResult, ...] | list[ImageResult]) -> list[ImageResul
     return out
 
 
+def _waived_last(reasons: tuple[Reason, ...]) -> tuple[Reason, ...]:
+    """The failure first (what a waived case is about, e.g. its SARIF rule), then the waiver that covers it."""
+    return (*(r for r in reasons if r.code != Code.WAIVED), *(r for r in reasons if r.code == Code.WAIVED))
+
+
 def image_cases(img: ImageResult) -> list[Case]:
     """The cases of one image; never hides a failure the image verdict reports."""
     if not img.policies:
         outcome = _VERDICT_OUTCOME[img.verdict]
-        return [Case(img, None, outcome, img.reasons)]
+        return [Case(img, None, outcome, _waived_last(img.reasons))]
     cases = [_policy_outcome(img, p) for p in img.policies]
     if img.verdict is Verdict.WAIVED:  # failures an unexpired waiver covers: shown as waived, never as pass
-        cases = [c if c.outcome == "pass" else replace(c, outcome="waived", reasons=unique(img.reasons + c.reasons))
-                 for c in cases]
+        cases = [c if c.outcome == "pass" else
+                 replace(c, outcome="waived", reasons=_waived_last(unique(c.reasons + img.reasons))) for c in cases]
         if all(c.outcome == "pass" for c in cases):
-            cases = [replace(c, outcome="waived", reasons=unique(img.reasons + c.reasons)) for c in cases]
+            cases = [replace(c, outcome="waived", reasons=_waived_last(unique(c.reasons + img.reasons)))
+                     for c in cases]
         return cases
     if img.verdict is Verdict.FAIL and not any(c.outcome == "fail" for c in cases):
         # The image failed for a reason outside any one policy: every case carries it.

@@ -215,10 +215,12 @@ def test_waived_is_shown_distinctly_in_every_report(registry: RegistryServer, tm
     if fmt == "text":
         assert "WAIVED " in out and "result: PASS (with waived failures)" in out and "PASS  " not in out
     elif fmt == "junit":
-        assert 'skipped="1"' in out and "<skipped" in out and "<failure" not in out
+        assert 'skipped="1"' in out and '<skipped message="waived: NO_SIGNATURE' in out and "<failure" not in out
     elif fmt == "sarif":
         result = json.loads(out)["runs"][0]["results"][0]
         assert result["level"] == "note" and result["suppressions"][0]["kind"] == "external"
+        assert result["ruleId"] == "NO_SIGNATURE"
+        assert "vendor image, CVE-1" in result["suppressions"][0]["justification"]
         assert result["properties"]["verdict"] == "waived"
     else:
         assert "🕒 waived" in out and "❌" not in out
