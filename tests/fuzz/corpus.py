@@ -10,6 +10,8 @@ changed nothing that is verified (each class is listed in tests/fuzz/README.md):
   log's line; the log's line is found by its 4-byte key hint, as in sigstore-python and the signed-note format);
 * ``unsigned CMS fields``: the certificate set or a signer identifier of an RFC 3161 token, which CMS does not
   sign (the TSA chain comes from the trust store; the signed attributes, TSTInfo and signature are unchanged);
+* ``unsigned key hint``: ``verificationMaterial.publicKey.hint`` of a key-signed bundle, a free-form label (the
+  key comes from the policy, never from the bundle);
 * ``unchecked CMS signature algorithm``: only the SignerInfo's signatureAlgorithm OID (not signed by CMS) differs:
   rfc3161-client verifies with the trusted TSA key and the signed digest algorithm, and ignores that OID.
 """
@@ -76,6 +78,7 @@ def canonical(value: Any) -> Any:
 SAME, UNNEEDED, COSIGNATURE, CMS_UNSIGNED = ("same content", "unneeded element", "unverified cosignature",
                                             "unsigned CMS fields")
 CMS_ALGORITHM = "unchecked CMS signature algorithm"
+KEY_HINT = "unsigned key hint"
 
 
 def _json_same(a: bytes, b: bytes) -> bool:
@@ -167,6 +170,8 @@ def _bundle_explainer(verify_doc: Callable[[bytes], bool]) -> Callable[[str, byt
         if _cosignature_only(old, new):
             return COSIGNATURE
         paths = _diff(old, new)
+        if paths == [("verificationMaterial", "publicKey", "hint")]:
+            return KEY_HINT
         if paths and all(p[-1] == "signedTimestamp" for p in paths):
             classes = {_cms_class(_b64(_at(old, p)), _b64(_at(new, p))) for p in paths}
             if len(classes) == 1 and None not in classes:
