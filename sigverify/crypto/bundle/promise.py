@@ -26,7 +26,8 @@ def is_promise_only_v01(doc: Mapping[str, Any]) -> bool:
     entries = vm.get("tlogEntries")
     if not isinstance(entries, list) or len(entries) != 1 or not isinstance(entries[0], dict):
         return False
-    return "inclusionPromise" in entries[0] and "inclusionProof" not in entries[0]
+    # proto3 JSON: an explicit null is an absent field (npm's 2023 bundles write "inclusionProof": null)
+    return entries[0].get("inclusionPromise") is not None and entries[0].get("inclusionProof") is None
 
 
 def verify_promise_only_v01(

@@ -79,6 +79,11 @@ def verify_bundle(
                     expected="verificationMaterial.tlogEntries with one entry", found="none",
                     signer=f"key {key.fingerprint}")
             return verify_key_bundle_without_log(doc, key, artifact=artifact, artifact_digest=artifact_digest)
+        if is_promise_only_v01(doc):
+            from sigverify.crypto.bundle.keypromise import verify_key_promise_only_v01
+
+            return verify_key_promise_only_v01(doc, trust, key, artifact=artifact, artifact_digest=artifact_digest,
+                                               artifact_digests=artifact_digests)
         return verify_key_bundle(raw, doc, trust, key, artifact=artifact, artifact_digest=artifact_digest,
                                  artifact_digests=artifact_digests)
     entries = vm.get("tlogEntries") if isinstance(vm, dict) else None
