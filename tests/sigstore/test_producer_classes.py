@@ -264,3 +264,71 @@ def test_large_file_keeps_sha384_and_sha512(test_sigstore: TestSigstore, tmp_pat
     assert blob.digest("sha384") == hashlib.sha384(content).digest()
     assert blob.digest("sha256") == hashlib.sha256(content).digest()
     assert blob.digest("sha1") is None
+
+
+@pytest.mark.parametrize("key_type", ["p384", "p521", "rsa2048", "rsa4096-pss"])
+def test_image_bundle_with_any_key(test_sigstore: TestSigstore, tmp_path: Path, key_type: str) -> None:
+    """The image path (a bundle in the registry): keyless and key-signed DSSE bundles from P-384/P-521/RSA keys
+    verify, and a flipped signature is INVALID_SIGNATURE (an RSA bundle was an internal error before)."""
+    from sigverify.crypto.trustroot import TrustStore
+    from sigverify.formats import sigstore_bundle
+    from tests.sigstore.helpers import bundle_candidate, context, key_authority, keyless
+
+    digest_hex = hashlib.sha256(b"manifest").hexdigest()
+    digest = "sha256:" + digest_hex
+    trust = TrustStore(str(test_sigstore.write_trusted_root(tmp_path)))
+    st = statement(digest_hex)
+    key = new_key(key_type)
+    cases = [
+        (keyless("gha", WORKFLOW, GITHUB_ISSUER),
+         test_sigstore.dsse_bundle(st, test_sigstore.issue(key_type=key_type))),
+        (key_authority("k", _pub_pem(key)), test_sigstore.key_dsse_bundle(st, key, pss=key_type.endswith("-pss"))),
+    ]
+    for authority, raw in cases:
+        check = sigstore_bundle.VERIFIER.verify(bundle_candidate(raw, digest), authority, context(digest, trust))
+        assert check.ok, check.reason
+        doc = json.loads(raw)
+        _flip_b64(doc, ("dsseEnvelope", "signatures", "0", "sig"), index=20)
+        bad = sigstore_bundle.VERIFIER.verify(bundle_candidate(json.dumps(doc).encode(), digest), authority,
+                                              context(digest, trust))
+        assert not bad.ok and bad.reason is not None and bad.reason.code == Code.INVALID_SIGNATURE
+
+
+def _as_promise_only_v01(raw: bytes) -> dict[str, Any]:
+    """The bundle in npm's 2023 shape: v0.1, the entry's inclusionProof an explicit null."""
+    doc: dict[str, Any] = json.loads(raw)
+    doc["mediaType"] = "application/vnd.dev.sigstore.bundle+json;version=0.1"
+    doc["verificationMaterial"]["tlogEntries"][0]["inclusionProof"] = None
+    doc["verificationMaterial"]["timestampVerificationData"] = None
+    return doc
+
+
+@pytest.mark.parametrize("kind", ["message", "dsse"])
+def test_key_signed_promise_only_v01(test_sigstore: TestSigstore, tmp_path: Path, kind: str,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """npm publish-attestation shape with the test Sigstore: verified by SET, signature and log body; the entry
+    of another signature by the same key (a valid SET) is refused, and so is a forged SET."""
+    key = new_key("p256")
+    st = statement(hashlib.sha256(DATA).hexdigest(), "https://github.com/npm/attestation/tree/main/specs/publish/v0.1")
+
+    def make(data: bytes) -> bytes:
+        if kind == "message":
+            return test_sigstore.key_blob_bundle(data, key, hint=NPM_HINT)
+        return test_sigstore.key_dsse_bundle({**st, "predicate": {"n": len(data)}}, key, hint=NPM_HINT)
+
+    good = _as_promise_only_v01(make(DATA))
+    other = _as_promise_only_v01(make(DATA + b"other"))
+    art = str(_write(tmp_path, "pkg.tgz", DATA))
+    base = ["--trusted-root", str(test_sigstore.write_trusted_root(tmp_path)),
+            "--key", str(_write(tmp_path, "k.pub", _pub_pem(key)))]
+    rc, out = _run(capsys, ["--bundle", str(_write(tmp_path, "b.json", json.dumps(good).encode())), *base, art])
+    assert rc == 0, out
+    assert out["details"]["tlog"]["inclusion"] == "promise only (v0.1)"
+    swapped = json.loads(json.dumps(good))
+    swapped["verificationMaterial"]["tlogEntries"] = other["verificationMaterial"]["tlogEntries"]
+    rc, out = _run(capsys, ["--bundle", str(_write(tmp_path, "s.json", json.dumps(swapped).encode())), *base, art])
+    assert (rc, _code(out)) == (1, Code.TLOG_INVALID)
+    forged = json.loads(json.dumps(good))
+    _flip_b64(forged, ("verificationMaterial", "tlogEntries", "0", "inclusionPromise", "signedEntryTimestamp"), 10)
+    rc, out = _run(capsys, ["--bundle", str(_write(tmp_path, "f.json", json.dumps(forged).encode())), *base, art])
+    assert (rc, _code(out)) == (1, Code.TLOG_INVALID)
