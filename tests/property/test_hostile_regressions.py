@@ -262,15 +262,16 @@ def test_a_trusted_root_key_without_validity_start_is_a_configuration_error(
     assert problem.key == f"{section}[0]" and "validFor.start" in problem.message and problem.found == "none"
 
 
-@pytest.mark.xfail(strict=True, reason="registry/jsonbound.py keeps its own depth scan, whose string pattern needs a "
-                   "closing quote: every quote of an unterminated escaped string starts a failed scan to the end "
-                   "(quadratic; a 4 MiB manifest would pin a core for hours). Fix: use crypto.strictjson.depth_of.")
-def test_the_registry_reader_scans_hostile_strings_in_one_pass() -> None:
-    from sigverify.registry import jsonbound
+def test_the_registry_reads_manifests_with_the_one_bounded_reader() -> None:
+    """A manifest too deep to parse, followed by an unterminated escaped string, is refused with the depth reason
+    through the registry layer's parser (once a reader of its own, now crypto.strictjson)."""
+    from sigverify.errors import RegistryError
+    from sigverify.registry.content import parse_manifest
 
     doc = b"[" * (MAX_DEPTH + 1) + b'"' + b'\\"' * 2_000
-    match = jsonbound._STRING.search(doc)
-    assert match is not None and match.end() == len(doc)
+    with pytest.raises((RegistryError, PayloadError)) as info:
+        parse_manifest(doc, "application/vnd.oci.image.manifest.v1+json", "manifest of example")
+    assert f"deeper than {MAX_DEPTH} levels" in str(info.value)
 
 
 @pytest.mark.parametrize("doc", [b'{"images":' + b"[" * DEEP + b"]" * DEEP + b"}", b'{"images":[],"images":[]}',
