@@ -224,3 +224,33 @@ def test_waived_is_shown_distinctly_in_every_report(registry: RegistryServer, tm
         assert result["properties"]["verdict"] == "waived"
     else:
         assert "🕒 waived" in out and "❌" not in out
+
+
+# -- the three together ------------------------------------------------------------------------------------------
+
+
+def test_a_waived_platform_makes_the_image_waived_and_a_pin_still_fails(registry: RegistryServer, tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    key = generate_key("p256")
+    repo = unique_repo("gov")
+    index, _raw, (amd, arm) = registry.push_index(repo, "multi")
+    _sign(registry, repo, amd, key)  # arm64 unsigned, the index unsigned
+    image = f"{registry.host}/{repo}:multi"
+    plain = _config(tmp_path / "a.yaml", registry, key, [image], policy_extra="\n    platforms: all")
+    code, report = _verify(capsys, plain)
+    rows = {r["platform"]: r for r in report["images"][0]["platforms"]}
+    assert code == 1 and rows["linux/arm64"]["verdict"] == "fail" and rows["linux/amd64"]["verdict"] == "pass"
+    waived = _config(tmp_path / "b.yaml", registry, key, [image], policy_extra="\n    platforms: all",
+                     extra=_waiver(f"{registry.host}/{repo}", "2026-12-31"))
+    code, report = _verify(capsys, waived)
+    (img,) = report["images"]
+    assert code == 0 and img["verdict"] == "waived" and img["digest"] == index
+    assert {r["platform"]: r["verdict"] for r in img["platforms"]} == {"linux/amd64": "pass", "linux/arm64": "waived"}
+    pinned = _config(tmp_path / "c.yaml", registry, key, [image],
+                     policy_extra="\n    platforms: all\n    require_digest: true",
+                     extra=_waiver(f"{registry.host}/{repo}", "2026-12-31"))
+    code, report = _verify(capsys, pinned)
+    (img,) = report["images"]
+    assert code == 1 and img["verdict"] == "fail" and img["reasons"][0]["code"] == "DIGEST_REQUIRED"
+    assert img["reasons"][0]["expected"] == f"{image}@{index}"
+    assert (arm, "waived") in {(r["digest"], r["verdict"]) for r in img["platforms"]}
