@@ -229,3 +229,50 @@ def test_files_entries_with_real_bundles(vectors: Path, real_asset: Asset) -> No
     other = str(real_asset("npm-sigstore-2.0.0") / "sigstore-2.0.0.tgz")
     checks = verify_file(BlobEntry(path=other, bundle=str(ex / "bundle-publish.json")), [npm_key], trust)
     assert checks[0].reason is not None and checks[0].reason.code == Code.DIGEST_MISMATCH
+
+
+
+def test_sigverify_verify_files_with_real_bundles(vectors: Path, real_asset: Asset, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """`sigverify verify` with `files:`: sigstore-java's signed jar passes its policy; npm's provenance and publish
+    attestation of sigstore@1.3.0 verify as attestations (kind attestation, subject bound by sha512) and, listed
+    against sigstore@2.0.0, fail with DIGEST_MISMATCH."""
+    import yaml
+
+    from sigverify.cli import main as sigverify_main
+
+    ex = vectors / "sigstore-go/examples"
+    jar = str(real_asset("maven-sigstore-java-1.0.0-jar") / "sigstore-java-1.0.0.jar")
+    jar_bundle = str(real_asset("maven-sigstore-java-1.0.0-bundle") / "sigstore-java-1.0.0.jar.sigstore.json")
+    java_id = ("https://github.com/sigstore/sigstore-java/.github/workflows/release-sigstore-java-from-tag.yaml"
+               "@refs/tags/v1.0.0")
+
+    def run(tgz: str) -> tuple[int, list[dict[str, Any]]]:
+        cfg = tmp_path / "files.yaml"
+        cfg.write_text(yaml.safe_dump({
+            "version": 1,
+            "files": [{"path": jar, "bundle": jar_bundle, "policy": "java"},
+                      {"path": tgz, "bundle": str(ex / "bundle-provenance.json"), "policy": "npm-provenance"},
+                      {"path": tgz, "bundle": str(ex / "bundle-publish.json"), "policy": "npm-registry"}],
+            "policies": [
+                {"name": "java", "match": ["registry.invalid/j/**"], "authorities": [
+                    {"name": "sigstore-java", "keyless": {"issuer": GHA, "subject": java_id}}]},
+                {"name": "npm-provenance", "match": ["registry.invalid/a/**"], "authorities": [
+                    {"name": "sigstore-js", "keyless": {"issuer": GHA, "subject": SIGSTORE_JS}}]},
+                {"name": "npm-registry", "match": ["registry.invalid/b/**"], "authorities": [
+                    {"name": "npm", "key": {"path": str(ex / "publish_key.pub")}}]},
+            ]}))
+        code = sigverify_main(["verify", "--config", str(cfg), "--offline", "--format", "json", "--ci", "none"])
+        images: list[dict[str, Any]] = json.loads(capsys.readouterr().out)["images"]
+        return code, images
+
+    _, images = run(str(real_asset("npm-sigstore-1.3.0") / "sigstore-1.3.0.tgz"))
+    assert images[0]["verdict"] == "pass", images[0]
+    for image in images[1:]:  # a verified attestation is not a signature: it satisfies `attestations:` only
+        (check,) = image["signatures"]
+        assert check["verified"] is True and check["details"]["kind"] == "attestation", check
+        assert check["details"]["statement_subject_ok"] is True
+    _, images = run(str(real_asset("npm-sigstore-2.0.0") / "sigstore-2.0.0.tgz"))
+    for image in images[1:]:
+        (check,) = image["signatures"]
+        assert check["verified"] is False and check["reason"]["code"] == "DIGEST_MISMATCH", check
