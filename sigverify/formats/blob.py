@@ -169,7 +169,7 @@ def verify_detached_key_signature(blob: BlobInput, *, signature: bytes, key: Pub
                                   authority: str = "command line") -> SignatureCheck:
     """A detached signature made with a key and no transparency log (``cosign sign-blob --key
     --tlog-upload=false``). Only for authorities with ``tlog: ignore`` / ``--insecure-ignore-tlog``."""
-    from sigverify.crypto.keys import b64decode_strict, verify_prehashed, verify_signature
+    from sigverify.crypto.keys import b64decode_strict, verify_signature
     from sigverify.formats.base import key_signer_id
 
     storage = f"file {signature_label}"
@@ -180,8 +180,11 @@ def verify_detached_key_signature(blob: BlobInput, *, signature: bytes, key: Pub
         raw = signature  # cosign writes base64; accept raw DER too
     if blob.data is not None:
         ok = verify_signature(key, raw, blob.data) is not None
-    else:
-        ok = verify_prehashed(key, raw, blob.sha256)
+    else:  # a large file: its digest with the key's own hash (P-384: SHA-384, ...), then SHA-256
+        from sigverify.crypto.bundle.message import key_hash, verify_prehashed_with
+
+        ok = any(verify_prehashed_with(key, raw, digest, alg) is not None
+                 for alg in dict.fromkeys((key_hash(key), "sha256")) if (digest := blob.digest(alg)) is not None)
     if not ok:
         return _fail(blob, storage, authority, Reason(
             Code.INVALID_SIGNATURE, "the detached signature does not verify with the key",

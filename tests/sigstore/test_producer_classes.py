@@ -332,3 +332,27 @@ def test_key_signed_promise_only_v01(test_sigstore: TestSigstore, tmp_path: Path
     _flip_b64(forged, ("verificationMaterial", "tlogEntries", "0", "inclusionPromise", "signedEntryTimestamp"), 10)
     rc, out = _run(capsys, ["--bundle", str(_write(tmp_path, "f.json", json.dumps(forged).encode())), *base, art])
     assert (rc, _code(out)) == (1, Code.TLOG_INVALID)
+
+
+@pytest.mark.parametrize("key_type", ["p256", "p384", "p521", "rsa3072"])
+def test_detached_key_signature_of_a_large_file(tmp_path: Path, key_type: str) -> None:
+    """A file too large to keep: a detached key signature is checked over its digest with the key's own hash
+    (P-384: SHA-384, P-521: SHA-512; cosign >= 2.5), and a signature over other bytes is INVALID_SIGNATURE."""
+    from sigverify.crypto.keys import load_pem_public_key
+    from sigverify.formats.blob import MAX_FILE_READ, read_blob_input, verify_detached_key_signature
+    from tests.fixtures.testsigstore import sign_with
+
+    size = 64 * MAX_FILE_READ + 1
+    big = tmp_path / "big.bin"
+    with big.open("wb") as f:
+        f.truncate(size)
+    blob = read_blob_input(str(big))
+    assert blob.data is None
+    key = new_key(key_type)
+    pub = load_pem_public_key(_pub_pem(key), "k.pub")
+    good = base64.b64encode(sign_with(key, b"\0" * size))
+    check = verify_detached_key_signature(blob, signature=good, key=pub, signature_label="big.sig")
+    assert check.ok, check.reason
+    bad = base64.b64encode(sign_with(key, b"\0" * (size - 1)))
+    check = verify_detached_key_signature(blob, signature=bad, key=pub, signature_label="big.sig")
+    assert check.reason is not None and check.reason.code == Code.INVALID_SIGNATURE
