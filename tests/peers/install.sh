@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the real peer tools (cosign v2/v3, notation, crane, a referrers-API registry, actionlint, act) from
+# Build the real peer tools (cosign v2/v3, notation, crane, a referrers-API registry, actionlint, act, kustomize) from
 # source, pinned, into a version-keyed cache. Needs Go and the Go module proxy only. Idempotent: a pinned version already
 # built is not rebuilt.
 #
@@ -7,7 +7,7 @@
 #   SIGVERIFY_PEERS_DIR=/x tests/peers/install.sh
 #   SIGVERIFY_PEERS_JOBS=1 tests/peers/install.sh   # parallel builds (default 2)
 #
-# Result: ${SIGVERIFY_PEERS_DIR:-$HOME/.cache/sigverify/peers}/bin/{cosign2,cosign3,notation,crane,refregistry,actionlint,act}
+# Result: ${SIGVERIFY_PEERS_DIR:-$HOME/.cache/sigverify/peers}/bin/{cosign2,cosign3,notation,crane,refregistry,actionlint,act,kustomize}
 # (symlinks to <name>-<version>). tests/fixtures/peers.py finds them there or on PATH.
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -28,6 +28,7 @@ PEERS=(
   "refregistry|./tests/peers/refregistry|.|local"
   "actionlint|github.com/rhysd/actionlint|cmd/actionlint|v1.7.12"   # for the CI-config tests
   "act|github.com/nektos/act|.|v0.2.89"   # runs the GitHub composite action's test workflow (tests/ci/test_act.py)
+  "kustomize|sigs.k8s.io/kustomize/kustomize/v5|.|v5.4.3"   # renders kustomizations (tests/sources/test_kustomize.py)
 )
 
 if ! command -v go >/dev/null 2>&1; then

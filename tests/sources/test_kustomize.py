@@ -1,22 +1,24 @@
-"""Real `kustomize build` output (kubectl's built-in kustomize, offline): the rewritten image is the one read,
-at the line of the rendered stream it is on."""
+"""Real `kustomize build` output (the pinned kustomize of tests/peers/install.sh, offline): the rewritten image
+is the one read, at the line of the rendered stream it is on."""
 
 from __future__ import annotations
 
 import io
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from sigverify.sources import read_images
-
-KUBECTL = shutil.which("kubectl")
-pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl (with its built-in kustomize) is not installed")
+from tests.fixtures.peers import require_peer
 
 
-def test_kustomize_build_output_from_stdin(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def kustomize() -> str:
+    return require_peer("kustomize")
+
+
+def test_kustomize_build_output_from_stdin(tmp_path: Path, kustomize: str) -> None:
     base = tmp_path / "base"
     base.mkdir()
     (base / "deployment.yaml").write_text("""apiVersion: apps/v1
@@ -42,8 +44,7 @@ images:
 - name: ghcr.io/acme/migrate
   digest: sha256:4f0d1c3d8c0d3e5f6a7b8c9d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b
 """)
-    assert KUBECTL is not None
-    rendered = subprocess.run([KUBECTL, "kustomize", str(base)], capture_output=True, text=True, check=True,
+    rendered = subprocess.run([kustomize, "build", str(base)], capture_output=True, text=True, check=True,
                               timeout=60).stdout
     declared = read_images(["-"], stdin=io.StringIO(rendered))
     lines = rendered.splitlines()
