@@ -56,7 +56,7 @@ class Target:
 
 @dataclass(frozen=True)
 class GateOptions:
-    concurrency: int = 16
+    concurrency: int = 32  # images in flight; each registry also caps its own requests (limits.py)
     offline: bool = False
     fail_on_warn: bool = False
     all_signatures: bool = False  # look in every storage even when the classic signatures already decide
@@ -323,8 +323,10 @@ def _prewarm(config: Config) -> None:
         import threading
 
         def _load() -> None:
-            with contextlib.suppress(Exception):  # the verifier imports it again and reports the error
-                importlib.import_module("sigverify.crypto.sigstore_adapter")
+            # the adapter imports sigstore only inside its functions: warm what they import (public modules)
+            for name in ("sigverify.crypto.sigstore_adapter", "sigstore.verify", "sigstore.models", "sigstore.dsse"):
+                with contextlib.suppress(Exception):  # the verifier imports it again and reports the error
+                    importlib.import_module(name)
 
         threading.Thread(target=_load, name="sigverify-prewarm", daemon=True).start()
 

@@ -10,6 +10,7 @@ from importlib import resources
 from typing import Any
 
 from sigverify.errors import ConfigProblem
+from sigverify.policy.fastschema import is_valid
 from sigverify.policy.yamlstrict import KeyPath, YamlDoc, format_path
 
 _TYPE_WORDS = {
@@ -31,6 +32,11 @@ def load_schema() -> dict[str, Any]:
 
 
 @functools.cache
+def _schema() -> dict[str, Any]:
+    return load_schema()
+
+
+@functools.cache
 def _validator() -> Any:
     # jsonschema costs ~0.2 s to import: only pay it when a config is actually loaded, once per process.
     import jsonschema
@@ -41,7 +47,7 @@ def _validator() -> Any:
 
     type_checker = Draft202012Validator.TYPE_CHECKER.redefine("integer", is_integer)
     cls = jsonschema.validators.extend(Draft202012Validator, type_checker=type_checker)  # type: ignore[no-untyped-call]
-    return cls(load_schema())
+    return cls(_schema())
 
 
 def schema_problems(doc: YamlDoc, filename: str) -> list[ConfigProblem]:
@@ -52,6 +58,8 @@ def schema_problems(doc: YamlDoc, filename: str) -> list[ConfigProblem]:
                 filename, None, None, "the configuration is empty", expected="a map with version and policies"
             )
         ]
+    if is_valid(_schema(), doc.data):  # the common case answered without importing jsonschema (~0.15 s)
+        return []
     problems: list[ConfigProblem] = []
     for err in _validator().iter_errors(doc.data):
         problems.extend(_translate(err, doc, filename))
