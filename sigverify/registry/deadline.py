@@ -12,10 +12,17 @@ import itertools
 import socket
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+# The mixin below is typed as an HTTPConnection; at run time it is a plain mixin, so super() reaches the HTTP or
+# HTTPS connection class it is combined with.
+if TYPE_CHECKING:
+    _ConnBase = HTTPConnection
+else:
+    _ConnBase = object
 
 
 class Armed:
@@ -113,38 +120,29 @@ def _attachcurrent(sock: socket.socket | None, *, dup: bool = False) -> None:
         WATCHDOG.attach(entry, sock)
 
 
-class _Conn(HTTPConnection):
+class _Watched(_ConnBase):
+    """The deadline watchdog's reach into a connection's socket (new or reused), the TLS handshake included."""
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _attachcurrent(sock, dup=True)
+        return sock
+
+    def connect(self) -> None:
+        super().connect()
+        _attachcurrent(self.sock)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _attachcurrent(self.sock)
+        super().request(*args, **kwargs)
+
+
+class _Conn(_Watched, HTTPConnection):
     """An HTTP connection whose socket the deadline watchdog can reach (new or reused)."""
 
-    def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
-        _attachcurrent(sock, dup=True)
-        return sock
 
-    def connect(self) -> None:
-        super().connect()
-        _attachcurrent(self.sock)
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _attachcurrent(self.sock)
-        super().request(*args, **kwargs)
-
-
-class _TLSConn(HTTPSConnection):
+class _TLSConn(_Watched, HTTPSConnection):
     """An HTTPS connection whose socket the deadline watchdog can reach, the TLS handshake included."""
-
-    def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
-        _attachcurrent(sock, dup=True)
-        return sock
-
-    def connect(self) -> None:
-        super().connect()
-        _attachcurrent(self.sock)
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _attachcurrent(self.sock)
-        super().request(*args, **kwargs)
 
 
 class _Pool(HTTPConnectionPool):
