@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sigverify.errors import KeyMaterialError
-from sigverify.kms import _spki
+from sigverify.kms import _common, _spki
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +54,10 @@ def parse_reference(uri: str) -> AzureKeyRef:
     text = uri.strip()
     m = _REFERENCE.fullmatch(text)
     if m is None or not _HOST.fullmatch(m.group(1)):
-        raise KeyMaterialError(
-            f"malformed key URI {uri!r}",
-            expected=GRAMMAR,
-            found=uri,
-            tip="Use the same URI you give `cosign verify --key`: the vault's host name (not https://), the key "
+        raise _common.malformed_uri(
+            uri,
+            GRAMMAR,
+            "Use the same URI you give `cosign verify --key`: the vault's host name (not https://), the key "
             "name and optionally the key version.",
         )
     host, name, version = m.groups()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sigverify.errors import KeyMaterialError
-from sigverify.kms import _spki
+from sigverify.kms import _common, _spki
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +67,10 @@ def parse_reference(uri: str) -> GcpKeyRef:
     text = uri.strip()
     m = _REFERENCE.fullmatch(text)
     if m is None:
-        raise KeyMaterialError(
-            f"malformed key URI {uri!r}",
-            expected=GRAMMAR,
-            found=uri,
-            tip="Use the same URI you give `cosign verify --key`, e.g. gcpkms://projects/acme/locations/global/"
+        raise _common.malformed_uri(
+            uri,
+            GRAMMAR,
+            "Use the same URI you give `cosign verify --key`, e.g. gcpkms://projects/acme/locations/global/"
             "keyRings/release/cryptoKeys/cosign (the newest enabled version) or .../cryptoKeyVersions/1.",
         )
     project, location, ring, key, version = m.groups()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sigverify.errors import KeyMaterialError
-from sigverify.kms import _spki
+from sigverify.kms import _common, _spki
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +49,10 @@ def parse_reference(uri: str) -> VaultKeyRef:
     text = uri.strip()
     m = _REFERENCE.fullmatch(text)
     if m is None:
-        raise KeyMaterialError(
-            f"malformed key URI {uri!r}",
-            expected=GRAMMAR,
-            found=uri,
-            tip="Use the same URI you give `cosign verify --key`, e.g. hashivault://cosign-key; a transit mount "
+        raise _common.malformed_uri(
+            uri,
+            GRAMMAR,
+            "Use the same URI you give `cosign verify --key`, e.g. hashivault://cosign-key; a transit mount "
             "other than transit/ is set with TRANSIT_SECRET_ENGINE_PATH, not in the URI.",
         )
     mount = (os.environ.get("TRANSIT_SECRET_ENGINE_PATH") or "transit").strip("/")
