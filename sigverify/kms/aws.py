@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sigverify.errors import KeyMaterialError
-from sigverify.kms import _spki
+from sigverify.kms import _common, _spki
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +173,7 @@ def _require_https(ref: AwsKeyRef, endpoint: str) -> None:
         expected="an https:// endpoint (TLS is never skipped, whatever the endpoint setting)",
         found=shown,
         tip="Point AWS_ENDPOINT_URL_KMS / AWS_ENDPOINT_URL (or endpoint_url in the AWS config) at an https:// URL; "
-        "AWS_CA_BUNDLE adds the CA of a private endpoint or emulator. " + _OFFLINE_TIP.format(key=ref.key_id),
+        "AWS_CA_BUNDLE adds the CA of a private endpoint or emulator. " + _offline(ref.key_id),
     )
 
 
@@ -264,10 +264,13 @@ _CREDENTIALS_TIP = (
     "aws-actions/configure-aws-credentials), or the ECS/EC2 role. Or verify offline with the exported public "
     "key: key: {path: vendor.pem}."
 )
-_OFFLINE_TIP = (
-    "Or verify offline with the exported public key: aws kms get-public-key --key-id {key} --output text "
-    "--query PublicKey | base64 -d | openssl pkey -pubin -inform DER -out vendor.pem, then key: {{path: vendor.pem}}."
-)
+
+
+def _offline(key: str) -> str:
+    return _common.offline_tip(f"aws kms get-public-key --key-id {key} --output text --query PublicKey | base64 -d | "
+                               "openssl pkey -pubin -inform DER -out vendor.pem")
+
+
 _XML_CODE = re.compile(r"<Code>([^<]{1,100})</Code>")
 _XML_MESSAGE = re.compile(r"<Message>([^<]{0,1000})</Message>")
 
@@ -296,7 +299,7 @@ def _client_error(ref: AwsKeyRef, region: str, e: Any) -> KeyMaterialError:
     code, message, status = _code_and_message(e)
     found = _scrub(f"{code}: {message}" if message else code or f"HTTP {status}")
     key = ref.key_id
-    offline = _OFFLINE_TIP.format(key=key)
+    offline = _offline(key)
     if code in ("AccessDeniedException", "AccessDenied") or (status == 403 and "not authorized" in message):
         alias_note = (
             " An IAM policy names the key ARN, not the alias (or uses the kms:RequestAlias condition)."
@@ -402,7 +405,7 @@ def _sdk_error(ref: AwsKeyRef, region: str | None, e: Exception) -> KeyMaterialE
             expected=f"a reachable KMS endpoint{f' at {where}' if where else ''}",
             found=found,
             tip="Check network access to KMS (or the VPC endpoint), the region, and AWS_ENDPOINT_URL_KMS / "
-            "AWS_ENDPOINT_URL. " + _OFFLINE_TIP.format(key=key),
+            "AWS_ENDPOINT_URL. " + _offline(key),
         )
     if isinstance(e, bx.NoRegionError):
         return KeyMaterialError(
@@ -415,5 +418,5 @@ def _sdk_error(ref: AwsKeyRef, region: str | None, e: Exception) -> KeyMaterialE
         f"the AWS SDK failed calling {PERMISSION} on {key}",
         expected="a GetPublicKey answer",
         found=found,
-        tip=_OFFLINE_TIP.format(key=key),
+        tip=_offline(key),
     )

@@ -230,7 +230,7 @@ def _scrub(text: str, limit: int = 300) -> str:
 def _error(ref: AzureKeyRef, e: Exception) -> KeyMaterialError:
     from azure.core import exceptions as az
 
-    offline = f"Or verify offline with the exported public key: {export_command(ref)}, then key: {{path: vendor.pem}}."
+    offline = _common.offline_tip(export_command(ref))
     found = _scrub(f"{type(e).__name__}: {getattr(e, 'message', None) or e}")
     status = getattr(e, "status_code", None)
     if type(e).__name__ == "CredentialUnavailableError" or (

@@ -263,7 +263,7 @@ def _scrub(text: str, limit: int = 300) -> str:
 
 
 def _offline(ref: GcpKeyRef) -> str:
-    return f"Or verify offline with the exported public key: {export_command(ref)}, then key: {{path: vendor.pem}}."
+    return _common.offline_tip(export_command(ref))
 
 
 def _auth_error(ref: GcpKeyRef, e: Exception) -> KeyMaterialError:

@@ -125,8 +125,7 @@ def _client(ref: VaultKeyRef) -> Any:
             expected="VAULT_ADDR=https://vault.example:8200",
             found="not set",
             tip="Set VAULT_ADDR (and VAULT_TOKEN, VAULT_NAMESPACE for Vault Enterprise/HCP namespaces) as for "
-            f"`cosign verify --key {ref.uri}`. Or verify offline with the exported public key: "
-            f"{export_command(ref)}, then key: {{path: vendor.pem}}.",
+            f"`cosign verify --key {ref.uri}`. " + _common.offline_tip(export_command(ref)),
         )
     if re.fullmatch(r"http://[^/\s@]+/?", address, re.ASCII | re.IGNORECASE):
         raise KeyMaterialError(
@@ -262,7 +261,7 @@ def _error(ref: VaultKeyRef, e: Exception) -> KeyMaterialError:
     from hvac import exceptions as hx
 
     address = os.environ.get("VAULT_ADDR", "").strip()
-    offline = f"Or verify offline with the exported public key: {export_command(ref)}, then key: {{path: vendor.pem}}."
+    offline = _common.offline_tip(export_command(ref))
     found = _scrub(f"{type(e).__name__}: {e}")
     if isinstance(e, hx.Forbidden):
         return KeyMaterialError(
