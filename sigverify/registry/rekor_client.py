@@ -19,11 +19,12 @@ from sigverify.models import Code
 from sigverify.registry.limits import REQUEST_TIMEOUT, RequestCounter
 from sigverify.registry.response import (
     CHUNK,
-    ReadError,
     Response,
-    exc_summary,
+    check_length,
     read_capped,
     read_error_detail,
+    read_failed,
+    size_error,
     timeout_error,
 )
 from sigverify.registry.transport import Transport
@@ -157,16 +158,8 @@ def download_sha256(url: str, *, cap: int, keep: int, what: str, ca_file: str | 
         transport.close()
 
 
-def _size_error(what: str, url: str, cap: int, found: str) -> RegistryError:
-    return RegistryError(f"{what} at {redact_url(url)} is larger than allowed", code=Code.SIZE_LIMIT,
-                         url=redact_url(url), expected=f"at most {cap} bytes", found=found)
-
-
 def _hash_capped(resp: Response, cap: int, keep: int, what: str, url: str) -> tuple[bytes, bytes | None]:
-    length = resp.headers.get("Content-Length")
-    if length is not None and length.strip().isdigit() and int(length) > cap:
-        resp.close()
-        raise _size_error(what, url, cap, f"{int(length)} bytes (Content-Length)")
+    check_length(resp, cap, what, url)
     h = hashlib.sha256()
     kept: list[bytes] | None = []
     total = 0
@@ -175,7 +168,7 @@ def _hash_capped(resp: Response, cap: int, keep: int, what: str, url: str) -> tu
             total += len(chunk)
             if total > cap:
                 resp.close()
-                raise _size_error(what, url, cap, f"more than {cap} bytes")
+                raise size_error(what, url, cap, f"more than {cap} bytes")
             h.update(chunk)
             if kept is not None and total <= keep:
                 kept.append(chunk)
@@ -184,11 +177,7 @@ def _hash_capped(resp: Response, cap: int, keep: int, what: str, url: str) -> tu
     except RegistryError:
         raise
     except Exception as exc:
-        resp.close()
-        if resp.timed_out:
-            raise timeout_error(what, url, resp.bound) from None
-        raise ReadError(f"{what} at {redact_url(url)}: connection failed while reading ({exc_summary(exc)})",
-                        url=redact_url(url)) from None
+        raise read_failed(resp, exc, what, url) from None
     if resp.timed_out:  # the deadline ended the body: what was read may not be all of it
         resp.close()
         raise timeout_error(what, url, resp.bound)

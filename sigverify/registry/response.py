@@ -109,21 +109,42 @@ def discard(resp: Response) -> None:
         resp.close()
 
 
+def size_error(what: str, url: str, cap: int, found: str, note: str = "") -> RegistryError:
+    """SIZE_LIMIT for a body over ``cap`` bytes (``note`` says more, e.g. that reading stopped)."""
+    return RegistryError(
+        f"{what} at {redact_url(url)} is larger than allowed{note}",
+        code=Code.SIZE_LIMIT,
+        url=redact_url(url),
+        expected=f"at most {cap} bytes",
+        found=found,
+    )
+
+
+def check_length(resp: Response, cap: int, what: str, url: str) -> None:
+    """Refuse (SIZE_LIMIT) before reading a body whose Content-Length is over ``cap``."""
+    length_header = resp.headers.get("Content-Length")
+    if length_header is not None and length_header.strip().isdigit() and int(length_header) > cap:
+        resp.close()
+        raise size_error(what, url, cap, f"{int(length_header)} bytes (Content-Length)")
+
+
+def read_failed(resp: Response, exc: Exception, what: str, url: str) -> RegistryError:
+    """The error for a body whose reading failed: TIMEOUT when the deadline ended it, else a ReadError."""
+    resp.close()
+    if resp.timed_out:
+        return timeout_error(what, url, resp.bound)
+    return ReadError(
+        f"{what} at {redact_url(url)}: connection failed while reading ({exc_summary(exc)})",
+        url=redact_url(url),
+    )
+
+
 def read_capped(resp: Response, cap: int, what: str, url: str) -> bytes:
     """Read the body, never more than ``cap + 1`` bytes; an over-size body is SIZE_LIMIT, never truncated.
 
     The request's deadline covers the body: a server trickling bytes is cut off when it passes (TIMEOUT).
     """
-    length_header = resp.headers.get("Content-Length")
-    if length_header is not None and length_header.strip().isdigit() and int(length_header) > cap:
-        resp.close()
-        raise RegistryError(
-            f"{what} at {redact_url(url)} is larger than allowed",
-            code=Code.SIZE_LIMIT,
-            url=redact_url(url),
-            expected=f"at most {cap} bytes",
-            found=f"{int(length_header)} bytes (Content-Length)",
-        )
+    check_length(resp, cap, what, url)
     parts: list[bytes] = []
     total = 0
     read = resp.raw.read1
@@ -136,23 +157,11 @@ def read_capped(resp: Response, cap: int, what: str, url: str) -> bytes:
             total += len(chunk)
             if total > cap:
                 resp.close()
-                raise RegistryError(
-                    f"{what} at {redact_url(url)} is larger than allowed (stopped reading)",
-                    code=Code.SIZE_LIMIT,
-                    url=redact_url(url),
-                    expected=f"at most {cap} bytes",
-                    found=f"more than {cap} bytes",
-                )
+                raise size_error(what, url, cap, f"more than {cap} bytes", " (stopped reading)")
     except RegistryError:
         raise
     except Exception as exc:
-        resp.close()
-        if resp.timed_out:
-            raise timeout_error(what, url, resp.bound) from None
-        raise ReadError(
-            f"{what} at {redact_url(url)}: connection failed while reading ({exc_summary(exc)})",
-            url=redact_url(url),
-        ) from None
+        raise read_failed(resp, exc, what, url) from None
     if resp._entry.fired:  # the watchdog ended the body: what we have may not be the whole body
         resp.close()
         raise timeout_error(what, url, resp.bound)
