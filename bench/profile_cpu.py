@@ -86,18 +86,16 @@ def library(filename: str) -> str:
 
 # entry points whose cumulative CPU says where the time goes (file suffix, function name, label)
 ENTRY_POINTS = [
-    ("requests/sessions.py", "request", "requests: Session.request (all HTTP, requests + urllib3 + http.client)"),
-    ("requests/sessions.py", "prepare_request", "requests: prepare_request (URL, headers, cookies, auth)"),
-    ("requests/sessions.py", "merge_environment_settings", "requests: merge_environment_settings (proxies, CA)"),
-    ("requests/adapters.py", "send", "requests: HTTPAdapter.send (incl. urllib3)"),
+    ("sigverify/registry/transport.py", "send", "sigverify: Transport.send (all HTTP, incl. urllib3)"),
     ("urllib3/connectionpool.py", "urlopen", "urllib3: HTTPConnectionPool.urlopen (incl. http.client)"),
     ("http/client.py", "parse_headers", "http.client: parse_headers (email.parser)"),
     ("json/__init__.py", "loads", "json.loads"),
     ("typing.py", "__instancecheck__", "typing: runtime Protocol isinstance checks"),
     ("<frozen importlib._bootstrap>", "_find_and_load", "imports"),
+    ("sigverify/policy/loader.py", "load_config", "sigverify.policy.loader.load_config (YAML, schema, build)"),
     ("sigverify/discovery.py", "discover", "sigverify.discovery.discover (incl. its HTTP)"),
-    ("sigverify/verifiers/cosign_classic.py", "verify", "sigverify.verifiers.cosign_classic.verify"),
-    ("sigverify/evaluate.py", "evaluate", "sigverify.evaluate.evaluate"),
+    ("sigverify/formats/cosign_sig/key.py", "verify", "sigverify.formats.cosign_sig.key verify (classic key .sig)"),
+    ("sigverify/evaluate/__init__.py", "evaluate_policy", "sigverify.evaluate.evaluate_policy"),
     ("sigverify/gate.py", "_verify_image", "sigverify.gate._verify_image (one image, everything)"),
 ]
 
