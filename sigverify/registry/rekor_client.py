@@ -123,18 +123,24 @@ class RekorClient:
         return self._call("GET", f"/api/v1/log/entries/{uuid}", None, MAX_ENTRY_BYTES, "Rekor entry")
 
 
+def _get(transport: Transport, url: str, what: str) -> Response:
+    """GET ``url``; any answer but 200 is NOT_FOUND (404, 410) or REGISTRY_ERROR, its small body read first."""
+    resp = transport.send("GET", url, {"Accept": "*/*"})
+    if resp.status_code != 200:
+        read_error_detail(resp)
+        raise RegistryError(f"{what}: GET {redact_url(url)} answered HTTP {resp.status_code}",
+                            code=Code.NOT_FOUND if resp.status_code in (404, 410) else Code.REGISTRY_ERROR,
+                            url=redact_url(url), status=resp.status_code)
+    return resp
+
+
 def download(url: str, *, cap: int, what: str, ca_file: str | None = None, timeout: float = REQUEST_TIMEOUT,
              env: Mapping[str, str] | None = None) -> bytes:
     """GET an ``https://`` URL (no credentials are ever sent), capped at ``cap`` bytes while read.
     Raises RegistryError: NOT_FOUND, SIZE_LIMIT, TIMEOUT, INSECURE_REFUSED, REGISTRY_ERROR."""
     transport = _transport(url, timeout=timeout, ca_file=ca_file, env=env, allow_http=False)
     try:
-        resp = transport.send("GET", url, {"Accept": "*/*"})
-        if resp.status_code != 200:
-            read_error_detail(resp)
-            raise RegistryError(f"{what}: GET {redact_url(url)} answered HTTP {resp.status_code}",
-                                code=Code.NOT_FOUND if resp.status_code in (404, 410) else Code.REGISTRY_ERROR,
-                                url=redact_url(url), status=resp.status_code)
+        resp = _get(transport, url, what)
         return read_capped(resp, cap, what, url)
     finally:
         transport.close()
@@ -147,12 +153,7 @@ def download_sha256(url: str, *, cap: int, keep: int, what: str, ca_file: str | 
     Never more than ``cap`` bytes are read (SIZE_LIMIT); the deadline covers the whole body (TIMEOUT)."""
     transport = _transport(url, timeout=timeout, ca_file=ca_file, env=env, allow_http=False)
     try:
-        resp = transport.send("GET", url, {"Accept": "*/*"})
-        if resp.status_code != 200:
-            read_error_detail(resp)
-            raise RegistryError(f"{what}: GET {redact_url(url)} answered HTTP {resp.status_code}",
-                                code=Code.NOT_FOUND if resp.status_code in (404, 410) else Code.REGISTRY_ERROR,
-                                url=redact_url(url), status=resp.status_code)
+        resp = _get(transport, url, what)
         return _hash_capped(resp, cap, keep, what, url)
     finally:
         transport.close()
