@@ -276,8 +276,7 @@ _XML_MESSAGE = re.compile(r"<Message>([^<]{0,1000})</Message>")
 
 
 def _scrub(text: str, limit: int = 400) -> str:
-    text = _ACCESS_KEY_ID.sub("<access key id>", " ".join(text.split()))
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return _common.scrub(text, _ACCESS_KEY_ID, "<access key id>", limit=limit)
 
 
 def _code_and_message(e: Any) -> tuple[str, str, int | None]:

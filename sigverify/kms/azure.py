@@ -219,12 +219,9 @@ _CREDENTIALS_TIP = (
 
 
 def _scrub(text: str, limit: int = 300) -> str:
-    text = re.sub(r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9._-]+", "<token>", " ".join(text.split()))
     secret = os.environ.get("AZURE_CLIENT_SECRET", "").strip()
-    if secret:
-        text = text.replace(secret, "<secret>")
-    text = text.split(" Content: ")[0]
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return _common.scrub(text, r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9._-]+", "<token>",
+                         secrets=((secret, "<secret>"),), cut=" Content: ", limit=limit)
 
 
 def _error(ref: AzureKeyRef, e: Exception) -> KeyMaterialError:

@@ -258,8 +258,7 @@ _CREDENTIALS_TIP = (
 
 
 def _scrub(text: str, limit: int = 300) -> str:
-    text = re.sub(r"\bya29\.[A-Za-z0-9._-]+", "<token>", " ".join(text.split()))
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return _common.scrub(text, r"\bya29\.[A-Za-z0-9._-]+", "<token>", limit=limit)
 
 
 def _offline(ref: GcpKeyRef) -> str:

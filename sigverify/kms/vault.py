@@ -249,11 +249,9 @@ def checked_pem(ref: VaultKeyRef, resp: Any) -> bytes:
 
 
 def _scrub(text: str, limit: int = 300) -> str:
-    text = re.sub(r"\b(?:hvs|hvb|hvr|s|b|r)\.[A-Za-z0-9_-]{8,}", "<token>", " ".join(text.split()))
     token = os.environ.get("VAULT_TOKEN", "").strip()
-    if token:
-        text = text.replace(token, "<token>")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return _common.scrub(text, r"\b(?:hvs|hvb|hvr|s|b|r)\.[A-Za-z0-9_-]{8,}", "<token>",
+                         secrets=((token, "<token>"),), limit=limit)
 
 
 def _error(ref: VaultKeyRef, e: Exception) -> KeyMaterialError:
