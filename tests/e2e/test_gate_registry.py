@@ -198,7 +198,9 @@ def test_tlog_require_with_a_private_rekor(registry: RegistryServer, tmp_path: P
     assert code == 1 and codes(doc["images"][0])[0] == "TLOG_INVALID"
 
 
-def test_threshold_counts_distinct_keys(registry: RegistryServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_threshold_counts_distinct_keys(
+    registry: RegistryServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     a, b, c = generate_key("p256"), generate_key("ed25519"), generate_key("p256")
     repo = unique_repo("e2e")
     two = push_signed(registry, repo, "two", lambda d: [sign_image(a, d), sign_image(b, d)])
