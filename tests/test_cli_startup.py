@@ -42,6 +42,20 @@ def _closed_port() -> int:
 
 def test_version_imports_nothing_heavy(tmp_path: Path) -> None:
     assert _run(["--version"], tmp_path) == {"code": 0, "loaded": []}
+    code = (
+        "import sys\nfrom sigverify.cli import main\ntry:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('sigverify.models', 'sigverify.errors', 'dataclasses') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_command_lines_exit_codes_are_the_models() -> None:
+    from sigverify.cli.main import EXIT_FAIL, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE
+    from sigverify.models import Exit
+
+    assert (EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL) == (Exit.OK, Exit.FAIL, Exit.USAGE, Exit.INTERNAL)
+    assert len(Exit) == 4
 
 
 def test_key_only_layout_run_imports_no_http_schema_or_sigstore_library(tmp_path: Path) -> None:

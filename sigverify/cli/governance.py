@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
 from typing import Any
-
-from sigverify.errors import ConfigError
 
 DEFAULT_CONFIG = "sigverify.yaml"
 
@@ -25,6 +22,8 @@ def add_parsers(sub: Any) -> None:
 
 def _config_path(args: argparse.Namespace) -> str:
     import os
+
+    from sigverify.errors import ConfigError  # here, not at the top: `sigverify --version` builds this parser
 
     if args.config is not None:
         return str(args.config)
@@ -52,6 +51,7 @@ def lint_warnings(config: Any) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from sigverify.errors import ConfigError
     from sigverify.policy import load_config
 
     plain_text_output()
@@ -68,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(f"{config.path}: no identity rule accepts too much")
         return 2 if warnings and args.strict else 0
+    from dataclasses import replace
+
     from sigverify.cli.declared import add_declared
     from sigverify.cli.explain import explain
 

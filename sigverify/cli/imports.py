@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
-from sigverify.errors import ConfigError, ConfigProblem
+if TYPE_CHECKING:
+    from sigverify.errors import ConfigError
 
 MAX_INPUT_BYTES = 4 * 1024 * 1024
 
@@ -22,6 +24,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _read(path: str) -> str:
+    from sigverify.errors import ConfigError, ConfigProblem  # not at the top: `--version` builds this parser
+
     def fail(message: str) -> ConfigError:
         return ConfigError([ConfigProblem(path, None, None, message)], tip="Give the policy file to import.")
 
@@ -47,6 +51,7 @@ def _read(path: str) -> str:
 def run(args: argparse.Namespace) -> int:
     """Exit 0 with the config written; 2 when anything cannot be carried over (nothing is written)."""
     from sigverify.cli.governance import plain_text_output
+    from sigverify.errors import ConfigError, ConfigProblem
     from sigverify.importers import check_loads, import_text, render
 
     plain_text_output()
