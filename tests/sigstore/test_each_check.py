@@ -349,3 +349,45 @@ def test_referrer_about_another_subject_is_skipped(subject_digest: str, kept: in
     found = discover(_Referrers(manifest, layer), ref, DIGEST, [Format.SIGSTORE_BUNDLE])  # type: ignore[arg-type]
     assert len(found.candidates) == kept
     assert found.skipped == 1 - kept
+
+
+# -- further single steps (mutants that survived the mutation run) -----------------------------------------------
+
+
+def test_att_layer_bytes_must_match_their_descriptor(test_sigstore: TestSigstore, trust: TrustStore) -> None:
+    good = _classic_att(test_sigstore, signer=test_sigstore.issue())
+    other = Descriptor(good.layer.media_type, "sha256:" + "5" * 64, good.layer.size, good.layer.annotations)
+    cand = Candidate(good.format, good.storage, good.subject_digest, good.manifest_digest, other, good.content)
+    assert_code(_att(cand, _auth(), trust), Code.DIGEST_MISMATCH, "does not match its layer digest")
+
+
+@pytest.mark.parametrize("edge", ["not_before", "not_after"])
+def test_signing_time_on_the_certificate_validity_edges_is_inside(edge: str, test_sigstore: TestSigstore,
+                                                                 trust: TrustStore) -> None:
+    import datetime as _dt
+
+    start = test_sigstore.now - _dt.timedelta(minutes=5)
+    signer = test_sigstore.issue(not_before=start)  # valid [start, start + 10 min], both ends included
+    when = start if edge == "not_before" else start + _dt.timedelta(minutes=10)
+    payload = _simple_signing(DIGEST)
+    sig = signer.sign(payload)
+    body = test_sigstore.hashedrekord_body(sig, _cert_pem(signer), hashlib.sha256(payload).hexdigest())
+    entry = test_sigstore.log(body, integrated_time=int(when.timestamp()), kind="hashedrekord", version="0.0.1")
+    ann = {"dev.cosignproject.cosign/signature": _b64(sig),
+           "dev.sigstore.cosign/certificate": _cert_pem(signer).decode(),
+           BUNDLE_ANN: entry.cosign_annotation(test_sigstore.rekor_log_id)}
+    cand = Candidate(Format.COSIGN_CLASSIC, "tag sha256-x.sig", DIGEST, "sha256:" + "3" * 64,
+                     Descriptor("application/vnd.dev.cosign.simplesigning.v1+json",
+                                "sha256:" + hashlib.sha256(payload).hexdigest(), len(payload), ann), payload)
+    check = _sig(cand, trust)
+    assert check.ok, check.reason
+
+
+def test_classic_sig_needs_an_sct_even_when_the_root_lists_no_ct_log(test_sigstore: TestSigstore,
+                                                                     tmp_path: Path) -> None:
+    doc = test_sigstore.trusted_root()
+    doc["ctlogs"] = []
+    path = tmp_path / "no-ctlogs.json"
+    path.write_text(json.dumps(doc))
+    cand = _classic_sig(test_sigstore, test_sigstore.issue(sct=False))
+    assert_code(_sig(cand, TrustStore(str(path))), Code.CERTIFICATE_INVALID, "SCT")
