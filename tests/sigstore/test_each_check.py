@@ -391,3 +391,10 @@ def test_classic_sig_needs_an_sct_even_when_the_root_lists_no_ct_log(test_sigsto
     path.write_text(json.dumps(doc))
     cand = _classic_sig(test_sigstore, test_sigstore.issue(sct=False))
     assert_code(_sig(cand, TrustStore(str(path))), Code.CERTIFICATE_INVALID, "SCT")
+
+
+def test_sig_layer_bytes_must_match_their_descriptor(test_sigstore: TestSigstore, trust: TrustStore) -> None:
+    good = _classic_sig(test_sigstore, test_sigstore.issue())
+    other = Descriptor(good.layer.media_type, "sha256:" + "5" * 64, good.layer.size, good.layer.annotations)
+    cand = Candidate(good.format, good.storage, good.subject_digest, good.manifest_digest, other, good.content)
+    assert_code(_sig(cand, trust), Code.DIGEST_MISMATCH, "does not match its layer digest")
