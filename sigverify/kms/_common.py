@@ -12,6 +12,15 @@ def malformed_uri(uri: str, grammar: str, tip: str) -> KeyMaterialError:
     return KeyMaterialError(f"malformed key URI {uri!r}", expected=grammar, found=uri, tip=tip)
 
 
+def match_uri(pattern: re.Pattern[str], uri: str, grammar: str, tip: str) -> tuple[str, re.Match[str]]:
+    """The stripped URI and its whole match of ``pattern``; ``malformed_uri`` when it does not fit."""
+    text = uri.strip()
+    m = pattern.fullmatch(text)
+    if m is None:
+        raise malformed_uri(uri, grammar, tip)
+    return text, m
+
+
 def offline_tip(command: str) -> str:
     """The way out without the key service: the command that exports the public key, then a key file."""
     return f"Or verify offline with the exported public key: {command}, then key: {{path: vendor.pem}}."

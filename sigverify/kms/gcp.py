@@ -64,15 +64,13 @@ class GcpKeyRef:
 
 def parse_reference(uri: str) -> GcpKeyRef:
     """Parse a ``gcpkms://`` URI; raise ``KeyMaterialError`` with the grammar when it does not fit."""
-    text = uri.strip()
-    m = _REFERENCE.fullmatch(text)
-    if m is None:
-        raise _common.malformed_uri(
-            uri,
-            GRAMMAR,
-            "Use the same URI you give `cosign verify --key`, e.g. gcpkms://projects/acme/locations/global/"
-            "keyRings/release/cryptoKeys/cosign (the newest enabled version) or .../cryptoKeyVersions/1.",
-        )
+    text, m = _common.match_uri(
+        _REFERENCE,
+        uri,
+        GRAMMAR,
+        "Use the same URI you give `cosign verify --key`, e.g. gcpkms://projects/acme/locations/global/"
+        "keyRings/release/cryptoKeys/cosign (the newest enabled version) or .../cryptoKeyVersions/1.",
+    )
     project, location, ring, key, version = m.groups()
     return GcpKeyRef(uri=text, project=project, location=location, ring=ring, key=key, version=version or None)
 

@@ -46,15 +46,13 @@ class VaultKeyRef:
 
 def parse_reference(uri: str) -> VaultKeyRef:
     """Parse ``hashivault://KEY``; raise ``KeyMaterialError`` with the grammar when it does not fit."""
-    text = uri.strip()
-    m = _REFERENCE.fullmatch(text)
-    if m is None:
-        raise _common.malformed_uri(
-            uri,
-            GRAMMAR,
-            "Use the same URI you give `cosign verify --key`, e.g. hashivault://cosign-key; a transit mount "
-            "other than transit/ is set with TRANSIT_SECRET_ENGINE_PATH, not in the URI.",
-        )
+    text, m = _common.match_uri(
+        _REFERENCE,
+        uri,
+        GRAMMAR,
+        "Use the same URI you give `cosign verify --key`, e.g. hashivault://cosign-key; a transit mount "
+        "other than transit/ is set with TRANSIT_SECRET_ENGINE_PATH, not in the URI.",
+    )
     mount = (os.environ.get("TRANSIT_SECRET_ENGINE_PATH") or "transit").strip("/")
     if not _MOUNT.fullmatch(mount):
         raise KeyMaterialError(
