@@ -398,3 +398,10 @@ def test_sig_layer_bytes_must_match_their_descriptor(test_sigstore: TestSigstore
     other = Descriptor(good.layer.media_type, "sha256:" + "5" * 64, good.layer.size, good.layer.annotations)
     cand = Candidate(good.format, good.storage, good.subject_digest, good.manifest_digest, other, good.content)
     assert_code(_sig(cand, trust), Code.DIGEST_MISMATCH, "does not match its layer digest")
+
+
+def test_classic_keyless_sig_annotations_are_compared(test_sigstore: TestSigstore, trust: TrustStore) -> None:
+    cand = _classic_sig(test_sigstore, test_sigstore.issue())  # signs no optional annotations
+    auth = keyless("release", WORKFLOW, GITHUB_ISSUER, annotations={"env": "prod"})
+    check = cosign_keyless.VERIFIER.verify(cand, auth, context(DIGEST, trust))
+    assert_code(check, Code.ANNOTATION_MISMATCH)
