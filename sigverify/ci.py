@@ -182,6 +182,10 @@ def _publish_github(result: RunResult, env: Mapping[str, str], out: TextIO, inco
         text = markdown.render(result, max_bytes=GITHUB_SUMMARY_LIMIT) + "\n"
         _try(failures, "GITHUB_STEP_SUMMARY", summary_path, lambda: _append(summary_path, text))
     safe = sanitized(result)
+    for note in safe.lint:  # the config's lint warnings, one annotation each at the key's line, before the images
+        out.write(workflow_command("warning", f"{note.where + ': ' if note.where else ''}{note.message}\nfix: "
+                                   f"{note.fix}", file=_annotation_path(note.file, env), line=note.line,
+                                   title=f"sigverify lint {note.code}") + "\n")
     for img in rows(safe.images):
         line = _annotation(img, safe, env)
         if line is not None:

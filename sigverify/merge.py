@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sigverify import __version__
 from sigverify.crypto.strictjson import loads_strict
 from sigverify.errors import ConfigError, ConfigProblem
-from sigverify.models import Code, ImageResult, PolicyResult, Reason, RunResult, SignatureCheck, Verdict
+from sigverify.models import Code, ImageResult, LintNote, PolicyResult, Reason, RunResult, SignatureCheck, Verdict
 
 if TYPE_CHECKING:
     from sigverify.gate import Target
@@ -108,6 +108,14 @@ def image_from_dict(d: Mapping[str, Any]) -> ImageResult:
     )
 
 
+def _lint(d: Mapping[str, Any]) -> LintNote:
+    line = d.get("line")
+    if line is not None and (not isinstance(line, int) or isinstance(line, bool)):
+        raise ValueError(f"lint warning {d.get('code')!r}: line is not a number")
+    return LintNote(code=str(d["code"]), message=str(d["message"]), fix=str(d["fix"]), file=str(d["file"]),
+                    line=line, where=str(d.get("where") or ""))
+
+
 @dataclasses.dataclass(frozen=True)
 class _Part:
     path: str
@@ -196,6 +204,7 @@ def merge_reports(paths: Sequence[str], *, fail_on_warn: bool = False,
     trust_roots: list[str] = []
     parts: list[_Part] = []
     unmarked: list[tuple[str, Reason]] = []
+    lint: dict[LintNote, None] = {}  # every shard of a run carries the same warnings: kept once, in order
     fail_any = fail_on_warn
     for path in paths:
         try:
@@ -204,6 +213,7 @@ def merge_reports(paths: Sequence[str], *, fail_on_warn: bool = False,
             if not isinstance(doc, dict) or not isinstance(doc.get("images"), list):
                 raise ValueError("not a sigverify JSON report (no images list)")
             images.extend(image_from_dict(i) for i in doc["images"])
+            lint.update(dict.fromkeys(_lint(w) for w in doc.get("lint") or ()))
             part = _part(path, doc)
             if isinstance(part, Reason):
                 unmarked.append((path, part))
@@ -236,4 +246,4 @@ def merge_reports(paths: Sequence[str], *, fail_on_warn: bool = False,
     return RunResult(images=tuple([_problem_image(label, r) for label, r in gaps] + images),
                      config_path=", ".join(configs) or None, tool_version=__version__,
                      trust_root=", ".join(trust_roots) or None, fail_on_warn=fail_any, notes=tuple(notes),
-                     fingerprint=fingerprints.pop() if len(fingerprints) == 1 and not gaps else None)
+                     lint=tuple(lint), fingerprint=fingerprints.pop() if len(fingerprints) == 1 and not gaps else None)

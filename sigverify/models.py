@@ -343,6 +343,26 @@ class ImageResult:
 
 
 @dataclass(frozen=True)
+class LintNote:
+    """A rule of the config that accepts too much (``sigverify lint``), shown once at the top of every report."""
+
+    code: str
+    message: str
+    fix: str
+    file: str
+    line: int | None = None
+    where: str = ""  # "config", "policy 'p', authority 'a'", "waiver"
+
+    @property
+    def location(self) -> str:
+        return self.file if self.line is None else f"{self.file}:{self.line}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "file": self.file, "line": self.line,
+                "where": self.where, "fix": self.fix}
+
+
+@dataclass(frozen=True)
 class RunResult:
     """Everything one run decided. Renderers are pure functions of this value."""
 
@@ -354,6 +374,7 @@ class RunResult:
     notes: tuple[str, ...] = ()
     shard: str | None = None
     fingerprint: str | None = None  # sha256 of the canonical config and full image list (sigverify merge)
+    lint: tuple[LintNote, ...] = ()  # the config's lint warnings (sigverify lint), in file order
 
     @property
     def summary(self) -> dict[str, int]:
@@ -387,4 +408,6 @@ class RunResult:
             d["shard"] = self.shard
         if self.notes:
             d["notes"] = list(self.notes)
+        if self.lint:
+            d["lint"] = [w.to_dict() for w in self.lint]
         return d

@@ -50,6 +50,15 @@ def lint_warnings(config: Any) -> list[str]:
     return [w.render() for w in lint(config)]
 
 
+def lint_notes(config: Any) -> tuple[Any, ...]:
+    """The lint warnings of a loaded config as report values (models.LintNote), for verify's reports."""
+    from sigverify.models import LintNote
+    from sigverify.policy.lint import lint
+
+    return tuple(LintNote(code=w.code, message=w.message, fix=w.fix, file=w.file, line=w.line, where=w.where)
+                 for w in lint(config))
+
+
 def run(args: argparse.Namespace) -> int:
     from sigverify.errors import ConfigError
     from sigverify.policy import load_config

@@ -211,6 +211,8 @@ def _emit(result: RunResult, args: argparse.Namespace) -> int:
 
     if args.quiet:
         sys.stdout.write(text.render_quiet(result))
+        for note in result.lint:  # -q lists failing images only: the lint warnings go to stderr, once
+            _err(f"sigverify: warning: {_stderr_text(f'{note.location}: {note.code}: {note.message}')}")
     elif args.format == "json":
         sys.stdout.write(json_report.render(result))
     else:
@@ -307,15 +309,9 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from sigverify.cli.declared import add_declared
 
     config, declared_note = add_declared(config, args.images_from)
-    from sigverify.cli.governance import lint_warnings
+    from sigverify.cli.governance import lint_notes
 
-    warnings = lint_warnings(config)
-    if warnings and args.ci != "none":
-        from sigverify import ci
-
-        ci.begin(args.ci, os.environ, sys.stdout)  # the warnings quote the config: plain text, not commands
-    for warning in warnings:  # once, before the report (stderr: stdout stays the report)
-        _err(f"sigverify: warning: {_stderr_text(warning)}")
+    lint = lint_notes(config)  # shown once, at the top of every report (text, JSON, markdown, SARIF, CI)
     if args.trust_root:
         spec = args.trust_root
         if spec not in ("embedded", "tuf"):
@@ -353,7 +349,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         result = run(config, selected, options, registries=registries, trust=trust)
     from sigverify.merge import fingerprint
 
-    result = replace(result, shard=args.shard, fingerprint=fingerprint(config, targets))
+    result = replace(result, shard=args.shard, fingerprint=fingerprint(config, targets), lint=lint)
     if declared_note:
         result = replace(result, notes=(*result.notes, declared_note))
     return _emit(result, args)

@@ -144,6 +144,10 @@ def render(result: RunResult, *, max_bytes: int | None = None) -> str:
     lines.append("")
     for note in result.notes:
         lines += [f"> {text(note)}", ""]
+    if result.lint:  # the config's lint warnings, once, before the table
+        lines += [f"**⚠️ Policy warnings ({len(result.lint)})**", ""]
+        lines += [f"- {code(w.location)} {code(w.code)} {text(w.message)}<br>fix: {text(w.fix)}" for w in result.lint]
+        lines.append("")
     header = "\n".join(lines)
     if not result.images:
         return header

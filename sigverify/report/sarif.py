@@ -157,19 +157,56 @@ def _rule(code: str) -> dict[str, Any]:
     }
 
 
+def _lint_rule(code: str) -> dict[str, Any]:
+    help_text = ("An identity rule or waiver of the configuration accepts more than intended (sigverify lint); "
+                 "the result's message says where and the fix.")
+    return {
+        "id": f"lint/{code}",  # apart from the verification codes (DEFAULT_ALLOW is both)
+        "name": "Lint" + "".join(part.capitalize() for part in code.lower().split("_")),
+        "shortDescription": {"text": f"Policy lint: {code}"},
+        "fullDescription": {"text": help_text},
+        "help": {"text": help_text, "markdown": help_text},
+        "defaultConfiguration": {"level": "note"},
+        "properties": {"tags": ["security", "supply-chain", "policy"]},
+    }
+
+
+def _artifact(path: str) -> dict[str, Any]:
+    if path.startswith("/"):
+        return {"uri": "file://" + path}
+    return {"uri": path.removeprefix("./"), "uriBaseId": SRCROOT}
+
+
+def _lint_results(result: RunResult, first_index: int) -> tuple[list[str], list[dict[str, Any]]]:
+    """(rule ids, one ``note`` result per lint warning at the file:line of the key it is about)."""
+    codes: list[str] = []
+    out: list[dict[str, Any]] = []
+    for w in result.lint:
+        if w.code not in codes:
+            codes.append(w.code)
+        where = f"{w.where}: " if w.where else ""
+        out.append({
+            "ruleId": f"lint/{w.code}",
+            "ruleIndex": first_index + codes.index(w.code),
+            "level": "note",
+            "message": {"text": f"{where}{w.message}\nfix: {w.fix}"},
+            "partialFingerprints": {"sigverify/v1": hashlib.sha256(
+                "\0".join(("lint", w.file, w.where, w.code, w.message)).encode()).hexdigest()},
+            "locations": [{"physicalLocation": {"artifactLocation": _artifact(w.file),
+                                                "region": {"startLine": max(w.line or 1, 1)}}}],
+            "properties": {"lint": w.to_dict()},
+        })
+    return codes, out
+
+
 def _location(case: Case, config_path: str | None) -> dict[str, Any] | None:
     img = case.image
     path = img.source_file or config_path
     if not path:
         return None
     line = img.source_line if img.source_file and img.source_line else 1
-    artifact: dict[str, Any]
-    if path.startswith("/"):
-        artifact = {"uri": "file://" + path}
-    else:
-        artifact = {"uri": path.removeprefix("./"), "uriBaseId": SRCROOT}
     return {
-        "physicalLocation": {"artifactLocation": artifact, "region": {"startLine": max(line, 1)}},
+        "physicalLocation": {"artifactLocation": _artifact(path), "region": {"startLine": max(line, 1)}},
         "message": {"text": f"image {img.reference}"},
     }
 
@@ -229,18 +266,19 @@ def render(result: RunResult) -> str:
         if loc is not None:
             res["locations"] = [loc]
         results.append(res)
+    lint_codes, lint_results = _lint_results(result, len(codes))  # warnings about the config: notes, first
 
     run: dict[str, Any] = {
         "tool": {
             "driver": {
                 "name": "sigverify",
                 "version": result.tool_version or "0",
-                "rules": [_rule(code) for code in codes],
+                "rules": [_rule(code) for code in codes] + [_lint_rule(code) for code in lint_codes],
             }
         },
         "originalUriBaseIds": {SRCROOT: {"description": {"text": "The directory sigverify ran in."}}},
         "invocations": [{"executionSuccessful": True, "exitCode": result.exit_code}],
-        "results": results,
+        "results": lint_results + results,
         "properties": {"summary": result.summary, "digestContract": DIGEST_CONTRACT},
     }
     if result.shard:

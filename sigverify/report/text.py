@@ -70,6 +70,11 @@ def render(result: RunResult, *, verbose: bool = False) -> str:
         head += f" · shard {result.shard}"
     out.append(head)
     out.append("")
+    for warning in result.lint:  # the config's lint warnings, once, before any image
+        where = f" {warning.where}:" if warning.where else ""
+        out += [f"warning: {warning.location}:{where} {warning.code}: {warning.message}", f"    fix: {warning.fix}"]
+    if result.lint:
+        out.append("")
     for img in rows(result.images):
         out.extend(_image_block(img, verbose))
         out.append("")
