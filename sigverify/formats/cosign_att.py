@@ -38,7 +38,7 @@ def _b64(text: Any, what: str) -> bytes:
     s = text.strip()
     try:
         if "-" in s or "_" in s:
-            return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+            return base64.b64decode(s + "=" * (-len(s) % 4), altchars=b"-_", validate=True)
         return base64.b64decode(s + "=" * (-len(s) % 4), validate=True)
     except ValueError:
         raise Failure(Code.INVALID_PAYLOAD, f"{what} is not valid base64", found=repr(s[:40])) from None
