@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -314,13 +315,14 @@ def shard(targets: Sequence[Target], spec: str | None) -> list[Target]:
     return [t for k, t in enumerate(targets) if k % total == index - 1]
 
 
-def _prewarm(config: Config) -> None:
+def _prewarm(config: Config) -> threading.Thread | None:
     """Keyless policies need sigstore-python (about a second of imports): start importing it in the background
-    while the first registry requests are in flight. Import locks make this safe; a failure shows up later."""
+    while the first registry requests are in flight. Import locks make this safe; a failure shows up later.
+    The caller joins the thread before returning: a daemon thread still inside a compiled extension's import when
+    the interpreter finalises can abort the process (exit 134/139) after a correct report."""
     if any(a.kind == "keyless" for p in config.policies for a in p.authorities):
         import contextlib
         import importlib
-        import threading
 
         def _load() -> None:
             # the adapter imports sigstore only inside its functions: warm what they import (public modules)
@@ -328,7 +330,10 @@ def _prewarm(config: Config) -> None:
                 with contextlib.suppress(Exception):  # the verifier imports it again and reports the error
                     importlib.import_module(name)
 
-        threading.Thread(target=_load, name="sigverify-prewarm", daemon=True).start()
+        thread = threading.Thread(target=_load, name="sigverify-prewarm")
+        thread.start()
+        return thread
+    return None
 
 
 def run(config: Config, targets: Sequence[Target], options: GateOptions, *,
@@ -337,7 +342,7 @@ def run(config: Config, targets: Sequence[Target], options: GateOptions, *,
     from sigverify.crypto.trustroot import TrustStore as _TrustStore
     from sigverify.registry import Registries as _Registries
 
-    _prewarm(config)
+    warming = _prewarm(config)
     notes = () if options.shard else tuple(  # a shard sees only some of the images: no note there
         f"the {w.label} matches no image of this run: fix its images or remove it"
         for w in unused(config.waivers, (t.ref.name for t in targets)))
@@ -356,6 +361,8 @@ def run(config: Config, targets: Sequence[Target], options: GateOptions, *,
     finally:
         if own_registries:
             regs.close()
+        if warming is not None:
+            warming.join()  # imports only: it ends; never leave it running into interpreter shutdown
     return RunResult(
         images=tuple(images), config_path=config.path, tool_version=__version__,
         trust_root=trust_store.label, fail_on_warn=options.fail_on_warn, shard=options.shard, notes=notes,
