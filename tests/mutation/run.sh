@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
-# Mutation testing of the checks that decide a verdict (mutmut 3.x): bash tests/mutation/run.sh
+# Mutation testing of the checks that decide a verdict (mutmut 3.x): bash tests/mutation/run.sh [CONFIG]
+#
+# CONFIG (default tests/mutation/setup.cfg: verifiers and evaluation) chooses the scope and the tests; also
+#   bash tests/mutation/run.sh tests/mutation/setup-policy-registry.cfg
+# mutates policy matching (policy/globs.py) and the registry content checks (registry/content.py).
 #
 # Copies the committed tree (git HEAD) to a scratch directory, runs mutmut there with tests/mutation/setup.cfg
 # (scope: only_mutate; tests: pytest_add_cli_args_test_selection) and prints the summary. The work tree is never
@@ -11,9 +15,10 @@ python=${PYTHON:-$repo/.venv/bin/python}
 work=${MUTATION_WORKDIR:-$(mktemp -d "${TMPDIR:-/tmp}/sigverify-mutation.XXXXXX")}
 export SIGVERIFY_VECTORS=${SIGVERIFY_VECTORS:-$repo/../shared/vectors}
 git -C "$repo" archive HEAD | tar -x -C "$work"
-cp "$repo/tests/mutation/setup.cfg" "$work/setup.cfg"
+config=$(cd "$repo" && realpath "${1:-tests/mutation/setup.cfg}")
+cp "$config" "$work/setup.cfg"
 cd "$work"
-echo "mutation run in $work (HEAD $(git -C "$repo" rev-parse --short HEAD), $(date -u +%FT%TZ))"
+echo "mutation run in $work with $(basename "$config") (HEAD $(git -C "$repo" rev-parse --short HEAD), $(date -u +%FT%TZ))"
 "$python" "$repo/tests/mutation/mutmut_cli.py" run --max-children "${MUTMUT_JOBS:-2}" || true
 "$python" -m mutmut results --all true > results.txt 2>&1 || "$python" -m mutmut results > results.txt 2>&1 || true
 "$python" - "$work/results.txt" <<'PY'
