@@ -319,6 +319,88 @@ def populate(reg: Any, n: int, workdir: Path, workers: int = 8, repos: int = 1) 
     return paths, pub
 
 
+def populate_direct(reg: Any, n: int, workdir: Path, repos: int = 1) -> tuple[list[str], Path]:
+    """Write n random signed images straight into the registry's filesystem storage (no HTTP); same objects as
+    populate(): each image its own random layer, config and manifest digest, and its own classic signature.
+
+    Only for the plain docker-registry (RegistryProcess, filesystem driver, no blob-descriptor cache configured):
+    the registry reads tags, links and blobs from disk on every request, so objects written while it runs are
+    served as if pushed. A sample is read back over HTTP before any measurement, and every sigverify run checks
+    all n signatures (its note says how many passed).
+    """
+    import base64
+    import hashlib
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from tests.interop.classic_sign import SIMPLESIGNING, payload
+    from tests.interop.oci import OCI_CONFIG, OCI_LAYER, OCI_MANIFEST, sig_tag
+
+    key, pub_pem = new_key()
+    pub = workdir / "cosign.pub"
+    pub.write_bytes(pub_pem)
+    root = reg.workdir / "storage" / "docker" / "registry" / "v2"
+
+    def put(repo: str, data: bytes, kind: str) -> str:
+        hexd = hashlib.sha256(data).hexdigest()
+        blob = root / "blobs" / "sha256" / hexd[:2] / hexd / "data"
+        blob.parent.mkdir(parents=True, exist_ok=True)
+        blob.write_bytes(data)
+        link = root / "repositories" / repo / kind / "sha256" / hexd / "link"
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.write_text(f"sha256:{hexd}")
+        return f"sha256:{hexd}"
+
+    def manifest(repo: str, tag: str, config: bytes, layer: bytes, layer_type: str, ann: dict[str, str]) -> str:
+        doc: dict[str, Any] = {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": OCI_CONFIG, "digest": put(repo, config, "_layers"), "size": len(config)},
+            "layers": [{"mediaType": layer_type, "digest": put(repo, layer, "_layers"), "size": len(layer)}],
+        }
+        if ann:  # cosign's key order: mediaType, size, digest, annotations (any order verifies; keep it close)
+            doc["layers"][0]["annotations"] = ann
+        digest = put(repo, json.dumps(doc, separators=(",", ":")).encode(), "_manifests/revisions")
+        tags = root / "repositories" / repo / "_manifests" / "tags" / tag
+        (tags / "current").mkdir(parents=True, exist_ok=True)
+        (tags / "current" / "link").write_text(digest)
+        idx = tags / "index" / "sha256" / digest.split(":")[1]
+        idx.mkdir(parents=True, exist_ok=True)
+        (idx / "link").write_text(digest)
+        return digest
+
+    def sha(data: bytes) -> str:
+        return "sha256:" + hashlib.sha256(data).hexdigest()
+
+    paths = []
+    for i in range(n):
+        repo, tag = repo_of(i, repos), f"img-{i:05d}"
+        layer = os.urandom(256)
+        config = json.dumps(
+            {"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": [sha(layer)]},
+             "config": {}},
+            separators=(",", ":"),
+        ).encode()
+        digest = manifest(repo, tag, config, layer, OCI_LAYER, {})
+        body = payload(f"{reg.host}/{repo}", digest)
+        sig = base64.b64encode(key.sign(body, ec.ECDSA(hashes.SHA256()))).decode()
+        sig_config = json.dumps(
+            {"architecture": "", "created": "0001-01-01T00:00:00Z", "history": [{"created": "0001-01-01T00:00:00Z"}],
+             "os": "", "rootfs": {"type": "layers", "diff_ids": [sha(body)]}, "config": {}},
+            separators=(",", ":"),
+        ).encode()
+        manifest(repo, sig_tag(digest), sig_config, body, SIMPLESIGNING, {"dev.cosignproject.cosign/signature": sig})
+        paths.append(f"{repo}:{tag}")
+    check = Pusher(reg.host, user_agent="sigverify-bench-setup")
+    for path in {paths[0], paths[-1], paths[len(paths) // 2]}:  # the registry serves what was written
+        repo, tag = path.split(":")
+        raw, _mt = check.get_manifest(repo, tag)
+        sig_raw, _mt = check.get_manifest(repo, sig_tag(sha(raw)))
+        assert json.loads(sig_raw)["layers"][0]["mediaType"] == SIMPLESIGNING, path
+    return paths, pub
+
+
 def write_config(path: Path, refs: list[str], host: str, pub: Path) -> Path:
     import yaml
 
@@ -752,7 +834,10 @@ def scaling(args: argparse.Namespace, reg: Any, work: Path) -> dict[str, Any]:
     sizes = sorted({int(s) for s in args.scaling.split(",") if s.strip()})
     rtt = float(args.rtt_ms.split(",")[0])
     t0 = time.perf_counter()
-    paths, pub = populate(reg, max(sizes), work, repos=args.repos)
+    if args.populate == "direct" and args.auth == "none":
+        paths, pub = populate_direct(reg, max(sizes), work, repos=args.repos)
+    else:
+        paths, pub = populate(reg, max(sizes), work, repos=args.repos)
     print(f"pushed and signed {len(paths)} images in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
     conc = args.concurrency or DEFAULT_CONCURRENCY
     points: list[dict[str, Any]] = []
@@ -771,6 +856,11 @@ def scaling(args: argparse.Namespace, reg: Any, work: Path) -> dict[str, Any]:
                 file=sys.stderr,
             )
     result: dict[str, Any] = {"meta": meta(args, []), "points": points}
+    result["meta"]["populate"] = (
+        "written into the registry storage on disk (bench/run.py populate_direct)"
+        if args.populate == "direct" and args.auth == "none"
+        else "pushed over HTTP"
+    )
     lines = [
         "| images | sigverify wall s | floor wall s | sigverify/floor | sigverify CPU s | sigverify peak RSS MB |"
         " sigverify ms/image | req/image |",
@@ -862,6 +952,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument(
         "--sweep", metavar="C,C,...", help="also sigverify and floor at these concurrencies on the largest --rtt-ms"
+    )
+    ap.add_argument(
+        "--populate",
+        choices=("direct", "push"),
+        default="direct",
+        help="--scaling set-up: direct = write the signed images into the registry's storage on disk (no auth "
+        "only), push = over HTTP like the comparison (default direct)",
     )
     ap.add_argument("--startup-repeat", type=int, default=7, help="runs of the start-up probes (default 7)")
     ap.add_argument(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 from sigverify import __version__
@@ -154,7 +154,7 @@ def _targets(config: Config) -> list[Target]:
     return targets
 
 
-def _write(option: str, path: str, text: str, failures: list[str]) -> None:
+def _write(option: str, path: str, text: str | Iterable[str], failures: list[str]) -> None:
     """Write one report file whole (a temporary file renamed over it) or not at all; a failure is a one-line
     cause in ``failures`` (exit 3), never a traceback, and leaves no report of an earlier run at ``path``."""
     import contextlib
@@ -166,7 +166,10 @@ def _write(option: str, path: str, text: str, failures: list[str]) -> None:
         os.makedirs(directory, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".sigverify-", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+            if isinstance(text, str):
+                fh.write(text)
+            else:
+                fh.writelines(text)  # a report in pieces: never the whole text in memory at once
         umask = os.umask(0o022)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # as open() would have made it
@@ -190,7 +193,7 @@ def _emit(result: RunResult, args: argparse.Namespace) -> int:
 
     failures: list[str] = []
     if args.json:
-        _write("--json", args.json, json_report.render(result), failures)
+        _write("--json", args.json, json_report.chunks(result), failures)
     if args.junit:
         from sigverify.report import junit
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from sigverify.models import RunResult
@@ -32,3 +33,9 @@ def document(result: RunResult) -> dict[str, Any]:
 
 def render(result: RunResult) -> str:
     return json.dumps(document(result), indent=2, sort_keys=False) + "\n"
+
+
+def chunks(result: RunResult) -> Iterator[str]:
+    """render()'s exact text in pieces, for writing a large report without holding it whole in memory."""
+    yield from json.JSONEncoder(indent=2, sort_keys=False).iterencode(document(result))
+    yield "\n"
