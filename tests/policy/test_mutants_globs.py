@@ -163,3 +163,24 @@ def test_regexp_host_rules_for_one_word_hosts(expr: str) -> None:
             regexp_matcher(expr)
     else:
         assert regexp_matcher(expr).regexp
+
+
+def test_question_mark_alone_makes_a_wildcard_host() -> None:
+    assert normalise_glob("ghcr.i?/app", "/cfg").pattern == "ghcr.i?/app"
+    assert glob_matcher("ghcr.i?/app", "/cfg").matches("ghcr.io/app")
+
+
+def test_pattern_error_text_is_its_message() -> None:
+    assert str(PatternError("m", tip="t")) == "m"
+
+
+def test_regexp_host_with_a_port_but_no_dot_is_checked() -> None:
+    with pytest.raises(PatternError) as info:
+        regexp_matcher(r"host:05000/.*")
+    assert info.value.tip == "start the regexp with host:5000/"
+
+
+def test_oci_tag_is_after_the_last_colon() -> None:
+    with pytest.raises(PatternError) as info:
+        normalise_glob("oci:a:b/c:d", "/cfg")
+    assert info.value.tip == "write oci:a:b/c"
