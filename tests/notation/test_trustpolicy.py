@@ -127,6 +127,23 @@ def test_exact_scope_wins_over_wildcard(tmp_path: Path, signed: tuple[sg.Signer,
     assert not other.ok and other.details["trust_policy"] == "wild"
 
 
+def test_a_scope_in_another_spelling_still_wins_over_wildcard(
+    tmp_path: Path, signed: tuple[sg.Signer, bytes]
+) -> None:
+    """Scopes are normalised like image names: a strict statement written `Localhost:05000/...` must not let the
+    image fall through to a weaker `*` statement."""
+    s, env = signed
+    store_dir = _store_dir(tmp_path, "good", s)
+    (store_dir / "x509" / "ca" / "other").mkdir()
+    (store_dir / "x509" / "ca" / "other" / "o.pem").write_bytes(sg.pem(sg.self_signed("other").root))
+    doc = _policy_doc(tmp_path, [_stmt("wild", ["*"], "other"), _stmt("mine", ["Localhost:05000/team/app"], "good")])
+    cfg = {"trust_policy": str(doc), "trust_store_dir": str(store_dir)}
+    cand = envelope_candidate(env, "application/jose+json", SUBJECT.digest)
+    mine = run(cand, cfg, SUBJECT, repo="team/app")
+    assert mine.ok, mine.reason
+    assert mine.details["trust_policy"] == "mine"
+
+
 def test_no_applicable_statement(tmp_path: Path, signed: tuple[sg.Signer, bytes]) -> None:
     s, env = signed
     store_dir = _store_dir(tmp_path, "good", s)
@@ -153,6 +170,10 @@ def test_policy_file_override_is_read(tmp_path: Path, signed: tuple[sg.Signer, b
         ([_stmt("a", ["*", "r.io/x"], "s")], "wildcard scope"),
         ([_stmt("a", ["r.io/x:tag"], "s")], "registry/repository"),
         ([_stmt("a", ["r.io/x"], "s"), _stmt("b", ["r.io/x"], "s")], "appears in statements"),
+        ([_stmt("a", ["R.io:443/x"], "s"), _stmt("b", ["r.io/x"], "s")], "appears in statements"),
+        ([_stmt("a", ["index.docker.io/library/x"], "s"), _stmt("b", ["docker.io/library/x"], "s")],
+         "'docker.io/library/x' appears in statements"),
+        ([_stmt("a", ["r.io:99999/x"], "s")], "cannot be normalised"),
         ([_stmt("a", ["*"], "s", "skip")], "must not name trust stores"),
         ([{**_stmt("a", ["*"], "s"), "trustStores": ["x509:s"]}], "must be ca:NAME"),
         ([_stmt("a", ["*"], "s", "strict", override={"integrity": "log"})], "integrity cannot"),

@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from sigverify.crypto.strictjson import loads_strict
-from sigverify.errors import ConfigError
+from sigverify.errors import ConfigError, InvalidReferenceError
 from sigverify.formats.notation.chain import TrustStore, load_store
 from sigverify.formats.notation.identity import DNError, parse_identities
 from sigverify.formats.notation.levels import Level, LevelError, resolve_level
 from sigverify.models import ImageRef
+from sigverify.reference import parse
 
 ALWAYS = "always"
 AFTER_CERT_EXPIRY = "afterCertExpiry"
@@ -124,6 +125,19 @@ def _scope_ok(scope: str) -> bool:
     return bool(sep and _DOMAIN.match(domain) and _REPOSITORY.match(repo))
 
 
+def _normal_scope(where: str, scope: str) -> str:
+    """A scope in the one spelling image names use (host case, Docker Hub aliases, default ports), so that every
+    spelling of a repository meets the same statement (and never falls through to ``*``)."""
+    if scope == "*":
+        return scope
+    if not _scope_ok(scope):
+        raise _err(where, f"registry scope {scope!r} is not registry/repository (no tag, no wildcards)")
+    try:
+        return parse(scope).name
+    except InvalidReferenceError as exc:
+        raise _err(where, f"registry scope {scope!r} cannot be normalised: {exc}") from None
+
+
 @dataclass(frozen=True)
 class _Statement:
     name: str
@@ -172,9 +186,8 @@ def _load_document(path: str, mtime_ns: int) -> tuple[_Statement, ...]:
             raise _err(swhere, "registryScopes must be a non-empty list of strings")
         if "*" in scopes and len(scopes) > 1:
             raise _err(swhere, "the wildcard scope '*' cannot be combined with other scopes")
+        scopes = [_normal_scope(swhere, scope) for scope in scopes]
         for scope in scopes:
-            if scope != "*" and not _scope_ok(scope):
-                raise _err(swhere, f"registry scope {scope!r} is not registry/repository (no tag, no wildcards)")
             if scope in scope_owner:
                 raise _err(where, f"registry scope {scope!r} appears in statements {scope_owner[scope]!r} and {name!r}")
             scope_owner[scope] = name
