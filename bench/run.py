@@ -18,8 +18,10 @@ below verifies them, which checks that), then measures in one run, on the same i
                        fetch the .sig manifest, fetch the payload blob) at the same concurrency, no crypto/policy:
                        requests.Session (the floor used for the targets) and, for reference, urllib3
 
-Networks (--rtt-ms, a list): 0 is plain loopback; N > 0 puts bench/wanproxy.py (its own process) between every
-client and the registry, adding N ms per round trip and one more per new connection (--setup-rtts). --auth token
+Networks (--rtt-ms, a list): 0 is plain loopback; N > 0 puts a delaying proxy (its own process) between every
+client and the registry, adding N ms per round trip and one more per new connection (--setup-rtts): by default
+bench/wanproxy/ compiled with Go (built once into ~/.cache/sigverify/bench/), or bench/wanproxy.py with --proxy
+python; its CPU is reported next to the registry's, as both share the cores with the client measured. --auth token
 puts the registry behind a token server (anonymous pull tokens, the Docker Hub pattern) with --repos
 repositories (default 20); the token server is reached through the same proxy, and its requests are counted.
 
@@ -59,6 +61,8 @@ from tests.interop.classic_sign import new_key, sign_classic  # noqa: E402
 from tests.interop.oci import Pusher  # noqa: E402
 
 RESULTS = REPO / "bench" / "results"
+WANPROXY_SRC = REPO / "bench" / "wanproxy"  # the Go proxy (bench/wanproxy.py is the same in Python)
+WANPROXY_BIN = Path.home() / ".cache" / "sigverify" / "bench" / "wanproxy"
 PY = sys.executable
 REPO_NAME = "bench/app"
 DEFAULT_CONCURRENCY = 32  # sigverify's default (`sigverify verify --help`)
@@ -81,6 +85,7 @@ class Measure:
     requests: int = 0
     requests_per_image: float = 0.0
     registry_cpu_s: float = 0.0  # CPU the registry process spent serving this phase
+    proxy_cpu_s: float | None = None  # CPU the WAN proxy process spent in this phase (None: no proxy in the path)
     token_requests: int = 0  # requests to the token server (--auth token)
     request_kinds: dict[str, int] = field(default_factory=dict)
     note: str = ""
@@ -150,27 +155,36 @@ def classify(line: str) -> str:
     return f"{method} other"
 
 
-class Phase:
-    """Counts the registry's access-log lines written while a phase runs."""
+def process_cpu(proc: subprocess.Popen[bytes] | None) -> float:
+    """CPU seconds (utime + stime, all threads) a running child has used so far; 0 without one."""
+    if proc is None:
+        return 0.0
+    fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    def __init__(self, reg: Any) -> None:  # RegistryProcess or TokenRegistry: .proc, .access_lines()
-        self.reg = reg
+
+class Phase:
+    """Counts the registry's access-log lines written while a phase runs, and the registry's and proxy's CPU."""
+
+    def __init__(self, reg: Any, proxy: subprocess.Popen[bytes] | None = None) -> None:
+        self.reg = reg  # RegistryProcess or TokenRegistry: .proc, .access_lines()
+        self.proxy = proxy  # the WAN proxy process in front of it, if any
         self.tokens0 = 0
         self.tokens = 0
         self.start = 0
         self.cpu0 = 0.0
         self.cpu = 0.0
+        self.proxy_cpu0 = 0.0
+        self.proxy_cpu = 0.0
 
     def _registry_cpu(self) -> float:
-        if self.reg.proc is None:
-            return 0.0
-        fields = Path(f"/proc/{self.reg.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+        return process_cpu(self.reg.proc)
 
     def __enter__(self) -> Phase:
         time.sleep(0.2)
         self.start = len(self.reg.access_lines())
         self.cpu0 = self._registry_cpu()
+        self.proxy_cpu0 = process_cpu(self.proxy)
         self.tokens0 = self._token_requests()
         return self
 
@@ -182,10 +196,12 @@ class Phase:
         time.sleep(0.3)  # let the registry flush the last lines
         self.lines = self.reg.access_lines()[self.start :]
         self.cpu = self._registry_cpu() - self.cpu0
+        self.proxy_cpu = process_cpu(self.proxy) - self.proxy_cpu0
         self.tokens = self._token_requests() - self.tokens0
 
     def fill(self, m: Measure, images: int) -> Measure:
         m.registry_cpu_s = round(self.cpu, 2)
+        m.proxy_cpu_s = round(self.proxy_cpu, 2) if self.proxy is not None else None
         m.requests = len(self.lines)
         m.requests_per_image = round(len(self.lines) / max(images, 1), 2)
         m.token_requests = self.tokens
@@ -229,14 +245,93 @@ def token_registry_class() -> type[Any]:
     return TokenRegistry
 
 
+class ProxyUnavailable(RuntimeError):
+    """The Go proxy cannot be built here."""
+
+
+def wanproxy_command(kind: str = "go") -> list[str]:
+    """The WAN proxy's command: the Go build of bench/wanproxy/ (built when missing or older than its source), or
+    bench/wanproxy.py."""
+    if kind == "python":
+        return [PY, str(REPO / "bench" / "wanproxy.py")]
+    newest = max(p.stat().st_mtime for p in (WANPROXY_SRC / "main.go", WANPROXY_SRC / "go.mod"))
+    if WANPROXY_BIN.exists() and WANPROXY_BIN.stat().st_mtime >= newest:
+        return [str(WANPROXY_BIN)]
+    go = shutil.which("go")
+    if go is None:
+        raise ProxyUnavailable(
+            "`go` not found on PATH: it builds the default proxy, bench/wanproxy/ (--proxy go); "
+            "--proxy python runs bench/wanproxy.py instead and needs no Go"
+        )
+    WANPROXY_BIN.parent.mkdir(parents=True, exist_ok=True)
+    tmp = WANPROXY_BIN.with_name(f"wanproxy.{os.getpid()}.tmp")
+    env = dict(os.environ, GOTOOLCHAIN="local", CGO_ENABLED="0")  # the Go on this machine, never a download
+    built = subprocess.run(
+        [go, "build", "-trimpath", "-o", str(tmp), "."],
+        cwd=WANPROXY_SRC,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if built.returncode != 0:
+        tmp.unlink(missing_ok=True)
+        raise ProxyUnavailable(
+            f"`go build` of bench/wanproxy/ failed (exit {built.returncode}); --proxy python needs no Go:\n"
+            + built.stderr.strip()
+        )
+    os.replace(tmp, WANPROXY_BIN)  # atomic: a concurrent run never starts a half-written binary
+    print(f"built {WANPROXY_BIN}", file=sys.stderr)
+    return [str(WANPROXY_BIN)]
+
+
+def proxy_description(kind: str) -> str:
+    if kind == "python":
+        return f"bench/wanproxy.py (asyncio, Python {platform.python_version()}, own process)"
+    go = shutil.which("go")
+    version = subprocess.run([go, "version"], capture_output=True, text=True).stdout.split() if go else []
+    return f"bench/wanproxy/ (built with {version[2] if len(version) > 2 else 'go ?'}, own process, {WANPROXY_BIN})"
+
+
+def probe_proxy(host: str, rtt_ms: float, setup_rtts: int) -> dict[str, Any]:
+    """GET /v2/ through the proxy on a new connection, then again on the same kept-alive one: the first must take at
+    least (1 + setup_rtts) round trips, the second at least one (what they take above that is this machine's load)."""
+    import http.client
+
+    name, port = host.rsplit(":", 1)
+    conn = http.client.HTTPConnection(name, int(port), timeout=30)
+    times, socks = [], []
+    try:
+        for _ in range(2):
+            t0 = time.perf_counter()
+            conn.request("GET", "/v2/")
+            conn.getresponse().read()
+            times.append(round((time.perf_counter() - t0) * 1000, 1))
+            socks.append(conn.sock)
+    finally:
+        conn.close()
+    out: dict[str, Any] = {
+        "new_connection_ms": times[0],
+        "new_connection_at_least_ms": (1 + setup_rtts) * rtt_ms,
+        "kept_alive_ms": times[1],
+        "kept_alive_at_least_ms": rtt_ms,
+    }
+    if socks[0] is not socks[1] or socks[1] is None:
+        raise RuntimeError(f"proxy probe: the registry did not keep the connection alive: {out}")
+    if times[0] < 0.98 * out["new_connection_at_least_ms"] or times[1] < 0.98 * rtt_ms:
+        raise RuntimeError(f"proxy probe: the proxy delays less than it should: {out}")
+    return out
+
+
 @dataclass
 class Net:
-    """What the clients talk to: the registry directly (rtt 0) or bench/wanproxy.py in front of it."""
+    """What the clients talk to: the registry directly (rtt 0) or the WAN proxy in front of it."""
 
     rtt_ms: float
     host: str  # host:port the clients use
     reg: Any
     proxy: subprocess.Popen[bytes] | None = None
+    probe: dict[str, Any] = field(default_factory=dict)  # probe_proxy's timings, when rtt > 0
 
     @property
     def label(self) -> str:
@@ -244,7 +339,7 @@ class Net:
 
 
 @contextmanager
-def network(reg: Any, rtt_ms: float, setup_rtts: int) -> Iterator[Net]:
+def network(reg: Any, rtt_ms: float, setup_rtts: int, proxy_kind: str = "go") -> Iterator[Net]:
     """Start the proxy for this network (registry when rtt > 0; token realm always, when there is one)."""
     maps: list[str] = []
     if rtt_ms > 0:
@@ -256,8 +351,7 @@ def network(reg: Any, rtt_ms: float, setup_rtts: int) -> Iterator[Net]:
         yield Net(rtt_ms, reg.host, reg)
         return
     argv = [
-        PY,
-        str(REPO / "bench" / "wanproxy.py"),
+        *wanproxy_command(proxy_kind),
         "--rtt-ms",
         str(rtt_ms),
         "--setup-rtts",
@@ -270,10 +364,11 @@ def network(reg: Any, rtt_ms: float, setup_rtts: int) -> Iterator[Net]:
         assert proxy.stdout is not None
         line = proxy.stdout.readline()  # the proxy prints its ports once listening (or exits)
         if not line:
-            raise RuntimeError("bench/wanproxy.py did not start")
+            raise RuntimeError(f"the WAN proxy did not start: {argv}")
         ports = json.loads(line)["ports"]
         host = f"127.0.0.1:{ports[0]}" if rtt_ms > 0 else reg.host
-        yield Net(rtt_ms, host, reg, proxy)
+        probe = probe_proxy(host, rtt_ms, setup_rtts) if rtt_ms > 0 else {}
+        yield Net(rtt_ms, host, reg, proxy, probe)
     finally:
         proxy.terminate()
         try:
@@ -483,7 +578,7 @@ def bench_sigverify(
         argv += ["--concurrency", str(concurrency)]
     report_path = work / f"{tag}.report.json"
     report_path.unlink(missing_ok=True)
-    with Phase(net.reg) as ph:
+    with Phase(net.reg, net.proxy) as ph:
         code, wall, cpu, rss = run_child(argv, sigverify_env(), work / f"{name}.out")
     m = ph.fill(Measure(name, wall, cpu, rss, 1, int(code != 0)), len(refs))
     report = json.loads(report_path.read_text()) if code in (0, 1) and report_path.exists() else {}
@@ -513,7 +608,7 @@ def bench_cosign_per_image(net: Net, paths: list[str], pub: Path, work: Path, co
     env = offline_env(work / "cosign-home")
     m = Measure(f"{Path(cosign).name} verify per image")
     t0 = time.perf_counter()
-    with Phase(net.reg) as ph:
+    with Phase(net.reg, net.proxy) as ph:
         for ref in refs_on(net, paths):
             code, _wall, cpu, rss = run_child([*cosign_argv(cosign, pub), ref], env)
             m.cpu_s += cpu
@@ -529,7 +624,7 @@ def bench_cosign_per_image(net: Net, paths: list[str], pub: Path, work: Path, co
 def bench_cosign_one_call(net: Net, paths: list[str], pub: Path, work: Path, cosign: str) -> Measure:
     env = offline_env(work / "cosign-home")
     out = work / f"{Path(cosign).name}-one.out"
-    with Phase(net.reg) as ph:
+    with Phase(net.reg, net.proxy) as ph:
         code, wall, cpu, rss = run_child([*cosign_argv(cosign, pub), *refs_on(net, paths)], env, out)
     name = f"{Path(cosign).name} verify, all images in one call"
     m = ph.fill(Measure(name, wall, cpu, rss, 1, int(code != 0)), len(paths))
@@ -552,7 +647,7 @@ def bench_floor(net: Net, paths: list[str], work: Path, concurrency: int, client
         "--client",
         client,
     ]
-    with Phase(net.reg) as ph:
+    with Phase(net.reg, net.proxy) as ph:
         code, wall, cpu, rss = run_child(argv, dict(os.environ), work / "floor.out")
     name = "raw-HTTP floor (requests.Session)" if client == "requests" else f"raw-HTTP floor ({client} pool)"
     m = ph.fill(Measure(name, wall, cpu, rss, 1, int(code != 0)), len(paths))
@@ -598,24 +693,35 @@ def startup_times(net: Net, paths: list[str], pub: Path, work: Path, cosigns: li
 
 
 def table(rows: list[Measure], base: Measure, floor: Measure | None) -> str:
-    head = ["", "wall s", "CPU s", "peak RSS MB", "req/image", "token req", "registry CPU s", "sigverify faster by"]
+    head = [
+        "",
+        "wall s",
+        "CPU s",
+        "peak RSS MB",
+        "req/image",
+        "token req",
+        "registry CPU s",
+        "proxy CPU s",
+        "sigverify faster by",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for m in rows:
         ratio = "-" if m is base else f"{m.wall_s / base.wall_s:.1f}x"
         if m is floor or m.name.startswith("raw-HTTP"):
             ratio = f"sigverify/this = {base.wall_s / m.wall_s:.2f}"
         fail = f" ({m.failures} failed)" if m.failures else ""
+        proxy = "-" if m.proxy_cpu_s is None else f"{m.proxy_cpu_s:.2f}"
         lines.append(
             f"| {m.name}{fail} | {m.wall_s:.2f} | {m.cpu_s:.2f} | {m.peak_rss_mb:.0f} | "
-            f"{m.requests_per_image:g} | {m.token_requests} | {m.registry_cpu_s:.2f} | {ratio} |"
+            f"{m.requests_per_image:g} | {m.token_requests} | {m.registry_cpu_s:.2f} | {proxy} | {ratio} |"
         )
     return "\n".join(lines)
 
 
 def side_by_side(nets: dict[str, dict[str, Measure]]) -> str:
-    """One row per contender, wall / CPU / requests per image for each network next to each other."""
+    """One row per contender, wall / CPU / requests per image / RSS / proxy CPU for each network side by side."""
     labels = list(nets)
-    head = [""] + [f"{lb}: {c}" for lb in labels for c in ("wall s", "CPU s", "req/img", "RSS MB")]
+    head = [""] + [f"{lb}: {c}" for lb in labels for c in ("wall s", "CPU s", "req/img", "RSS MB", "proxy CPU s")]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     names: list[str] = []
     for rows in nets.values():
@@ -625,9 +731,15 @@ def side_by_side(nets: dict[str, dict[str, Measure]]) -> str:
         for lb in labels:
             m = nets[lb].get(name)
             cells += (
-                [f"{m.wall_s:.2f}", f"{m.cpu_s:.2f}", f"{m.requests_per_image:g}", f"{m.peak_rss_mb:.0f}"]
+                [
+                    f"{m.wall_s:.2f}",
+                    f"{m.cpu_s:.2f}",
+                    f"{m.requests_per_image:g}",
+                    f"{m.peak_rss_mb:.0f}",
+                    "-" if m.proxy_cpu_s is None else f"{m.proxy_cpu_s:.2f}",
+                ]
                 if m
-                else ["-"] * 4
+                else ["-"] * 5
             )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -673,7 +785,9 @@ def meta(args: argparse.Namespace, cosigns: list[str]) -> dict[str, Any]:
         "network": {
             "rtt_ms": getattr(args, "rtt_ms", "0"),
             "setup_rtts_per_connection": args.setup_rtts,
-            "proxy": "bench/wanproxy.py (asyncio, own process) when rtt > 0",
+            "proxy": getattr(args, "proxy", "go"),
+            "proxy_program": proxy_description(getattr(args, "proxy", "go"))
+            + " when rtt > 0 (and for the token realm with --auth token)",
         },
         "signatures": "classic cosign key signatures (.sig tag), one per image, made by tests/interop/classic_sign.py",
         "cosign": [f"{c} ({tool_version(c)})" for c in cosigns],
@@ -787,10 +901,12 @@ def compare(args: argparse.Namespace, reg: Any, work: Path) -> dict[str, Any]:
     result: dict[str, Any] = {"meta": meta(args, cosigns), "images": len(paths), "networks": {}}
     targets: dict[str, Any] = {}
     for rtt in rtts:
-        with network(reg, rtt, args.setup_rtts) as net:
+        with network(reg, rtt, args.setup_rtts, args.proxy) as net:
             rows, sv, floor = compare_one(args, net, paths, pub, work, cosigns)
             nets[net.label] = {m.name: m for m in rows}
             entry: dict[str, Any] = {"rtt_ms": rtt, "rows": [asdict(m) for m in rows], "table": table(rows, sv, floor)}
+            if net.probe:
+                entry["proxy_probe"] = net.probe
             entry["startup"] = startup_times(
                 net, paths, pub, work, cosigns if rtt == rtts[0] else [], n=args.startup_repeat
             )
@@ -841,7 +957,7 @@ def scaling(args: argparse.Namespace, reg: Any, work: Path) -> dict[str, Any]:
     print(f"pushed and signed {len(paths)} images in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
     conc = args.concurrency or DEFAULT_CONCURRENCY
     points: list[dict[str, Any]] = []
-    with network(reg, rtt, args.setup_rtts) as net:
+    with network(reg, rtt, args.setup_rtts, args.proxy) as net:
         bench_floor(net, paths, work, conc)  # warm-up
         for n in sizes:
             svs, fls = [], []
@@ -928,10 +1044,17 @@ def main(argv: list[str] | None = None) -> int:
         "--rtt-ms",
         default="0",
         metavar="MS[,MS...]",
-        help="networks to measure: 0 = loopback, N = bench/wanproxy.py adding N ms per round trip "
+        help="networks to measure: 0 = loopback, N = the WAN proxy (--proxy) adding N ms per round trip "
         "(e.g. 0,40 side by side; default 0)",
     )
     ap.add_argument("--setup-rtts", type=int, default=1, help="extra round trips per new connection (default 1)")
+    ap.add_argument(
+        "--proxy",
+        choices=("go", "python"),
+        default="go",
+        help="the WAN proxy for --rtt-ms > 0: go = bench/wanproxy/ (built with `go build` on first use), "
+        "python = bench/wanproxy.py, needs no Go (default go)",
+    )
     ap.add_argument(
         "--auth",
         choices=("none", "token"),
@@ -971,6 +1094,12 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("docker-registry") is None:
         print("docker-registry missing: apt-get install docker-registry", file=sys.stderr)
         return 2
+    if args.auth == "token" or any(float(x) > 0 for x in args.rtt_ms.split(",") if x.strip()):
+        try:
+            wanproxy_command(args.proxy)  # build the Go proxy now, before minutes of set-up, or say why not
+        except ProxyUnavailable as e:
+            print(f"bench/run.py: {e}", file=sys.stderr)
+            return 2
     RESULTS.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="sigverify-bench-") as tmp:
         work = Path(tmp)

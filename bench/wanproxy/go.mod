@@ -1,0 +1,3 @@
+module sigverify.bench/wanproxy
+
+go 1.21
