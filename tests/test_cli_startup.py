@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -64,7 +65,7 @@ def test_key_only_layout_run_imports_no_http_schema_or_sigstore_library(tmp_path
     assert out == {"code": 0, "loaded": ["cryptography", "yaml"]}
 
 
-def test_key_only_registry_run_uses_urllib3_without_requests(tmp_path: Path) -> None:
+def test_key_only_registry_run_uses_http_client_without_urllib3_or_requests(tmp_path: Path) -> None:
     host = f"127.0.0.1:{_closed_port()}"
     (tmp_path / "cosign.pub").write_bytes((ROOT / "examples" / "keys" / "cosign.pub").read_bytes())
     cfg = tmp_path / "c.yaml"
@@ -74,8 +75,28 @@ def test_key_only_registry_run_uses_urllib3_without_requests(tmp_path: Path) -> 
         "      - name: k\n        key: {path: cosign.pub}\n        tlog: ignore\n"
     )
     out = _run(["verify", "--config", str(cfg), "--quiet", "--ci", "none", "--timeout", "20"], tmp_path)
-    # the registry is unreachable; urllib3 itself imports importlib.metadata (urllib3.http2)
-    assert out == {"code": 1, "loaded": ["cryptography", "importlib.metadata", "urllib3", "yaml"]}
+    # the registry is unreachable; with no proxy in the environment only http.client is used
+    assert out == {"code": 1, "loaded": ["cryptography", "yaml"]}
+
+
+def test_a_proxy_in_the_environment_brings_in_urllib3(tmp_path: Path) -> None:
+    host = f"127.0.0.1:{_closed_port()}"
+    (tmp_path / "cosign.pub").write_bytes((ROOT / "examples" / "keys" / "cosign.pub").read_bytes())
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        f"version: 1\nimages: ['{host}/team/app:1']\nregistries: {{'{host}': {{insecure: true}}}}\n"
+        "policies:\n  - name: p\n    match: ['**']\n    authorities:\n"
+        "      - name: k\n        key: {path: cosign.pub}\n        tlog: ignore\n"
+    )
+    code = _PROBE.format(
+        argv=["verify", "--config", str(cfg), "--quiet", "--ci", "none", "--timeout", "20"], after="", heavy=HEAVY
+    )
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    env["HTTP_PROXY"] = f"http://127.0.0.1:{_closed_port()}"
+    argv = [sys.executable, "-c", code]
+    proc = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path, timeout=120, env=env)
+    out = json.loads(proc.stderr.strip().splitlines()[-1])
+    assert out["code"] == 1 and "urllib3" in out["loaded"] and "requests" not in out["loaded"]
 
 
 def test_keyless_policy_warms_sigstore_in_the_background(tmp_path: Path) -> None:

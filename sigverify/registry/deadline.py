@@ -1,7 +1,7 @@
 """The deadline watchdog: ends every request when its deadline passes, connect and TLS handshake included.
 
 Socket timeouts bound each read; only this bounds a server that trickles headers or a body a byte at a time.
-Transport arms an entry per request; the connection classes below hand it the socket they use.
+Transport arms an entry per request; the connection classes (``http1``, ``proxied``) hand it the socket they use.
 """
 
 from __future__ import annotations
@@ -12,17 +12,6 @@ import itertools
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING, Any
-
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-
-# The mixin below is typed as an HTTPConnection; at run time it is a plain mixin, so super() reaches the HTTP or
-# HTTPS connection class it is combined with.
-if TYPE_CHECKING:
-    _ConnBase = HTTPConnection
-else:
-    _ConnBase = object
 
 
 class Armed:
@@ -107,7 +96,8 @@ WATCHDOG = _Watchdog()
 current = threading.local()  # the entry of the request this thread is opening (read by the connections below)
 
 
-def _attachcurrent(sock: socket.socket | None, *, dup: bool = False) -> None:
+def attach_current(sock: socket.socket | None, *, dup: bool = False) -> None:
+    """Give the watchdog the socket of the request this thread is sending (a dup during a TLS handshake)."""
     entry: Armed | None = getattr(current, "entry", None)
     if entry is None or sock is None:
         return
@@ -118,39 +108,3 @@ def _attachcurrent(sock: socket.socket | None, *, dup: bool = False) -> None:
             return
     else:
         WATCHDOG.attach(entry, sock)
-
-
-class _Watched(_ConnBase):
-    """The deadline watchdog's reach into a connection's socket (new or reused), the TLS handshake included."""
-
-    def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
-        _attachcurrent(sock, dup=True)
-        return sock
-
-    def connect(self) -> None:
-        super().connect()
-        _attachcurrent(self.sock)
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _attachcurrent(self.sock)
-        super().request(*args, **kwargs)
-
-
-class _Conn(_Watched, HTTPConnection):
-    """An HTTP connection whose socket the deadline watchdog can reach (new or reused)."""
-
-
-class _TLSConn(_Watched, HTTPSConnection):
-    """An HTTPS connection whose socket the deadline watchdog can reach, the TLS handshake included."""
-
-
-class _Pool(HTTPConnectionPool):
-    ConnectionCls = _Conn
-
-
-class _TLSPool(HTTPSConnectionPool):
-    ConnectionCls = _TLSConn
-
-
-POOL_CLASSES = {"http": _Pool, "https": _TLSPool}

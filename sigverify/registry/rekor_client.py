@@ -165,7 +165,7 @@ def _hash_capped(resp: Response, cap: int, keep: int, what: str, url: str) -> tu
     kept: list[bytes] | None = []
     total = 0
     try:
-        while chunk := resp.raw.read1(min(CHUNK, cap + 1 - total), decode_content=True):
+        while chunk := resp.raw.read1(min(CHUNK, cap + 1 - total)):
             total += len(chunk)
             if total > cap:
                 resp.close()

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import http.client
-from typing import Any
-
-import urllib3
+from typing import Any, Protocol
 
 from sigverify.crypto.strictjson import PayloadError, loads_strict
 from sigverify.errors import RegistryError
 from sigverify.models import Code
 from sigverify.registry.deadline import WATCHDOG, Armed
+from sigverify.registry.http1 import SendError
 from sigverify.registry.limits import Bound
 from sigverify.registry.urls import redact_text, redact_url
 
@@ -21,12 +20,28 @@ CHUNK = 64 * 1024
 class ReadError(RegistryError):
     """The connection failed while a body was being read (worth one more try)."""
 
+class RawResponse(Protocol):
+    """What an opener returns (``http1.RawResponse``, or urllib3's through a proxy): status, headers, the body."""
+
+    status: int
+    reason: Any
+    headers: Any
+
+    def read1(self, amt: int) -> bytes: ...
+
+    def read(self, amt: int) -> bytes: ...
+
+    def release_conn(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class Response:
     """A response whose body has not been read yet; ``read_capped`` or ``discard`` ends it (exactly once)."""
 
     __slots__ = ("_entry", "_finished", "bound", "headers", "method", "raw", "reason", "status_code", "url")
 
-    def __init__(self, raw: urllib3.BaseHTTPResponse, method: str, url: str, entry: Armed, bound: Bound) -> None:
+    def __init__(self, raw: RawResponse, method: str, url: str, entry: Armed, bound: Bound) -> None:
         self.raw = raw
         self.method = method
         self.url = url
@@ -101,7 +116,7 @@ def discard(resp: Response) -> None:
         length = -1
     try:
         if resp.method == "HEAD" or resp.status_code in (204, 304) or 0 <= length <= MAX_ERROR_BODY:
-            resp.raw.read(MAX_ERROR_BODY + 1, decode_content=False)
+            resp.raw.read(MAX_ERROR_BODY + 1)
             resp.release()
         else:
             resp.close()
@@ -150,7 +165,7 @@ def read_capped(resp: Response, cap: int, what: str, url: str) -> bytes:
     read = resp.raw.read1
     try:
         while True:
-            chunk = read(min(CHUNK, cap + 1 - total), decode_content=True)
+            chunk = read(min(CHUNK, cap + 1 - total))
             if not chunk:
                 break
             parts.append(chunk)
@@ -193,12 +208,14 @@ _CAUSES = (
 
 def exc_summary(exc: BaseException) -> str:
     """A short cause for a network failure; never the URL (urllib3 messages embed paths and queries)."""
-    if isinstance(exc, urllib3.exceptions.ConnectTimeoutError):
-        return "connection timed out"
-    if isinstance(exc, urllib3.exceptions.ReadTimeoutError | TimeoutError):
-        return "read timed out"
-    if isinstance(exc, urllib3.exceptions.EmptyPoolError):
-        return "no free connection to this registry in time"
+    if isinstance(exc, SendError):
+        if exc.kind == "connect-timeout":
+            return "connection timed out"
+        if exc.kind == "pool-timeout":
+            return "no free connection to this registry in time"
+        exc = exc.cause
+    if isinstance(exc, TimeoutError) or type(exc).__name__ in ("ReadTimeoutError", "ConnectTimeoutError"):
+        return "connection timed out" if type(exc).__name__ == "ConnectTimeoutError" else "read timed out"
     text = repr(exc)
     for needle, label in _CAUSES:
         if needle in text:

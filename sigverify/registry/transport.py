@@ -1,5 +1,5 @@
-"""Pooled HTTP for one registry host (urllib3): a deadline over each whole request, bounded retries with shared
-backoff, hand-followed redirects; bodies are read by ``response``."""
+"""Pooled HTTP for one registry host: a deadline over each whole request, bounded retries with shared backoff,
+hand-followed redirects; connections come from ``http1`` (or ``proxied``), bodies are read by ``response``."""
 
 from __future__ import annotations
 
@@ -10,11 +10,10 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
-import urllib3
-
 from sigverify.errors import RegistryError
 from sigverify.models import Code
-from sigverify.registry.deadline import POOL_CLASSES, WATCHDOG, current
+from sigverify.registry.deadline import WATCHDOG, current
+from sigverify.registry.http1 import DirectOpener, SendError
 from sigverify.registry.limits import (
     CONNECT_TIMEOUT,
     PER_REGISTRY_CONNECTIONS,
@@ -63,67 +62,44 @@ class Transport:
         self.retry = retry or RetryPolicy()
         self._counter = counter
         self._headers = {"User-Agent": user_agent, "Accept-Encoding": "identity"}
-        self._pool_kw: dict[str, Any] = {
-            "num_pools": 64,
-            "maxsize": pool_size,
-            "block": True,  # the per-origin concurrency cap: a thread waits for a free connection
-            "cert_reqs": "CERT_REQUIRED",
-            "ca_certs": verify if isinstance(verify, str) else _default_ca_bundle(),
-            "retries": False,
-        }
-        self._managers: dict[str | None, urllib3.PoolManager] = {}
-        self._origins: dict[str, Any] = {}  # origin -> its HTTPConnectionPool, or the ProxyManager that reaches it
+        self._size = pool_size
+        self._ca_file = verify if isinstance(verify, str) else _default_ca_bundle()
+        self._direct = DirectOpener(size=pool_size, ca_file=self._ca_file)
+        self._proxies: dict[str, Any] = {}  # proxy URL -> its ProxyOpener
+        self._origins: dict[str, Any] = {}  # origin -> the opener that reaches it (the environment is read once)
         self._manager_lock = threading.Lock()
         self._pause_lock = threading.Lock()
         self._pause_until = 0.0
 
     def close(self) -> None:
         with self._manager_lock:
-            for manager in self._managers.values():
-                manager.clear()
-            self._managers.clear()
+            proxies = list(self._proxies.values())
+            self._proxies.clear()
             self._origins.clear()
+        self._direct.close()
+        for opener in proxies:
+            opener.close()
 
     # -- sending --------------------------------------------------------------------------------------------
 
-    def _opener(self, url: str) -> tuple[Any, str]:
-        """What sends a request to ``url`` and the URL to give it: the origin's connection pool and the request
-        target when no proxy is involved (cheaper), else the proxy manager and the absolute URL."""
-        parts = url.split("/", 3)
-        origin = "/".join(parts[:3])  # scheme://host:port: the environment is read once per origin
-        cached = self._origins.get(origin)
-        if cached is None:
-            manager = self._manager(url)
-            cached = manager if isinstance(manager, urllib3.ProxyManager) else manager.connection_from_url(url)
+    def _opener(self, url: str) -> Any:
+        """What sends a request to ``url``: the direct pools, or the opener of the proxy the environment names."""
+        origin = "/".join(url.split("/", 3)[:3])  # scheme://host:port
+        opener = self._origins.get(origin)
+        if opener is None:
+            proxy = proxy_for(url)
+            if proxy is None:
+                opener = self._direct
+            else:
+                from sigverify.registry.proxied import ProxyOpener  # urllib3 is imported only when a proxy is set
+
+                with self._manager_lock:
+                    opener = self._proxies.get(proxy)
+                    if opener is None:
+                        opener = self._proxies[proxy] = ProxyOpener(proxy, size=self._size, ca_file=self._ca_file)
             with self._manager_lock:
-                self._origins[origin] = cached
-        if isinstance(cached, urllib3.PoolManager):
-            return cached, url
-        return cached, "/" + (parts[3].split("#", 1)[0] if len(parts) > 3 else "")
-
-    def _forget(self, url: str) -> None:
-        with self._manager_lock:
-            self._origins.pop("/".join(url.split("/", 3)[:3]), None)
-
-    def _manager(self, url: str) -> urllib3.PoolManager:
-        key = proxy = proxy_for(url)
-        with self._manager_lock:
-            manager = self._managers.get(key)
-            if manager is None:
-                if proxy is None:
-                    manager = urllib3.PoolManager(**self._pool_kw)
-                else:
-                    parts = urllib.parse.urlsplit(proxy)
-                    headers = None
-                    if parts.username is not None:
-                        user, password = (urllib.parse.unquote(x or "") for x in (parts.username, parts.password))
-                        userinfo = f"{user}:{password}"
-                        headers = urllib3.make_headers(proxy_basic_auth=userinfo)
-                        proxy = urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
-                    manager = urllib3.ProxyManager(proxy, proxy_headers=headers, **self._pool_kw)
-                manager.pool_classes_by_scheme = POOL_CLASSES
-                self._managers[key] = manager
-        return manager
+                self._origins[origin] = opener
+        return opener
 
     def _send_once(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, bound: Bound
@@ -131,33 +107,17 @@ class Transport:
         remaining = bound.remaining()
         if remaining <= 0:
             raise timeout_error(method, url, bound)
-        opener, target = self._opener(url)
+        opener = self._opener(url)
         self._counter.add()
         entry = WATCHDOG.arm(bound.at)
         current.entry = entry
         try:
-            raw = opener.urlopen(
-                method,
-                target,
-                body=body,
-                headers={**self._headers, **headers},
-                redirect=False,
-                retries=False,
-                preload_content=False,
-                decode_content=True,
-                release_conn=False,
-                assert_same_host=False,
-                timeout=urllib3.Timeout(connect=min(CONNECT_TIMEOUT, remaining), read=remaining),
-                pool_timeout=remaining,
-            )
-        except Exception as exc:
+            connect = min(CONNECT_TIMEOUT, remaining)
+            raw = opener.open(method, url, {**self._headers, **headers}, body, remaining, connect)
+        except SendError as exc:
             WATCHDOG.detach(entry)
-            if isinstance(exc, urllib3.exceptions.ClosedPoolError):
-                self._forget(url)  # the manager retired this origin's pool (too many origins): the retry gets a new one
             # the socket timeouts were the deadline's remainder: when one of them fired, the deadline did
-            bounded_by_deadline = isinstance(exc, urllib3.exceptions.ReadTimeoutError) or (
-                isinstance(exc, urllib3.exceptions.ConnectTimeoutError) and remaining < CONNECT_TIMEOUT
-            )
+            bounded_by_deadline = exc.kind == "timeout" or (exc.kind == "connect-timeout" and connect < CONNECT_TIMEOUT)
             if entry.fired or bound.remaining() <= 0 or bounded_by_deadline:
                 raise timeout_error(method, url, bound) from None
             raise self._connection_error(method, url, exc) from None
@@ -169,9 +129,9 @@ class Transport:
             raise timeout_error(method, url, bound)
         return resp
 
-    def _connection_error(self, method: str, url: str, exc: BaseException) -> RegistryError:
-        if isinstance(exc, urllib3.exceptions.SSLError):
-            text = str(exc)
+    def _connection_error(self, method: str, url: str, exc: SendError) -> RegistryError:
+        if exc.kind == "tls":
+            text = str(exc.cause)
             if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text or "record layer" in text:
                 return RegistryError(
                     f"{method} {redact_url(url)}: the server answered plain HTTP on an https connection",

@@ -1,0 +1,235 @@
+"""The direct HTTP/1.1 client: header parsing, kept-alive connections the server closed, bodies cut short, repeated
+or conflicting fields, and bodies taken as sent (never decoded behind the digest's back)."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import io
+import socket
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from sigverify.errors import RegistryError
+from sigverify.models import Code, Descriptor, ImageRef
+from sigverify.policy.model import RegistrySettings
+from sigverify.registry import Registries, RetryPolicy
+from sigverify.registry.content import digest_of
+from sigverify.registry.http1 import MAX_HEADERS, parse_headers
+
+REPO = "team/app"
+FAST = RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02, max_retry_after=1.0)
+
+
+# -- header parsing ----------------------------------------------------------------------------------------------
+
+
+def test_header_names_ignore_case_and_repeated_fields_are_joined() -> None:
+    headers = parse_headers(io.BytesIO(b"Content-Type: a/b\r\nX-A: 1\r\nx-a:  2 \r\nFolded: one\r\n two\r\n\r\nbody"))
+    assert headers.get("content-type") == headers.get("CONTENT-TYPE") == "a/b"
+    assert headers.get("X-A") == "1, 2"
+    assert headers.get("Folded") == "one two"
+    assert headers.get("Missing", "d") == "d" and "x-a" in headers and "Missing" not in headers
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        b"No colon here\r\n\r\n",
+        b": no name\r\n\r\n",
+        b"Space Name: v\r\n\r\n",
+        b"Name : v\r\n\r\n",
+        b" continuation first\r\n\r\n",
+        b"".join(b"X-%d: v\r\n" % i for i in range(MAX_HEADERS + 1)) + b"\r\n",
+        b"X-Long: " + b"a" * 70000 + b"\r\n\r\n",
+    ],
+    ids=["no-colon", "no-name", "space-in-name", "space-before-colon", "leading-continuation", "too-many", "too-long"],
+)
+def test_a_malformed_header_block_is_refused(block: bytes) -> None:
+    import http.client
+
+    with pytest.raises(http.client.HTTPException):
+        parse_headers(io.BytesIO(block))
+
+
+def test_an_idle_connection_is_dead_once_the_server_closed_or_wrote_to_it() -> None:
+    from sigverify.registry.http1 import _Conn, _dead
+
+    for action in ("nothing", "close", "write"):
+        client, server = socket.socketpair()
+        conn = _Conn("127.0.0.1", 1, 5.0)
+        conn.sock = client
+        if action == "close":
+            server.close()
+        elif action == "write":
+            server.sendall(b"HTTP/1.1 408 Request Timeout\r\n\r\n")
+        assert _dead(conn) is (action != "nothing"), action
+        conn.close()
+        server.close()
+    assert _dead(_Conn("127.0.0.1", 1, 5.0))  # never connected
+
+
+# -- a scripted server: each connection answers with the next script -----------------------------------------------
+
+Script = Callable[["_Recorder"], None]
+
+
+@contextlib.contextmanager
+def scripted(*scripts: Script) -> Iterator[tuple[str, list[int]]]:
+    """A loopback server whose n-th connection runs ``scripts[n]`` (the last repeats); yields host and a list that
+    records, per request line received, the number of the connection it arrived on."""
+    srv = socket.create_server(("127.0.0.1", 0))
+    seen: list[int] = []
+
+    def serve() -> None:
+        n = 0
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = srv.accept()
+                script = scripts[min(n, len(scripts) - 1)]
+                number = n
+                n += 1
+
+                def run(conn: socket.socket = conn, script: Script = script, number: int = number) -> None:
+                    with contextlib.suppress(OSError), conn:
+                        conn.settimeout(10)
+                        script(_Recorder(conn, seen, number))
+
+                threading.Thread(target=run, daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield f"127.0.0.1:{srv.getsockname()[1]}", seen
+    finally:
+        srv.close()
+
+
+class _Recorder:
+    """The connection as a script sees it: ``request()`` reads one request head and records its connection."""
+
+    def __init__(self, conn: socket.socket, seen: list[int], number: int) -> None:
+        self.conn, self.seen, self.number, self.buf = conn, seen, number, b""
+
+    def request(self) -> bool:
+        while b"\r\n\r\n" not in self.buf:
+            more = self.conn.recv(4096)
+            if not more:
+                return False
+            self.buf += more
+        self.buf = self.buf.split(b"\r\n\r\n", 1)[1]
+        self.seen.append(self.number)
+        return True
+
+    def sendall(self, data: bytes) -> None:
+        self.conn.sendall(data)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _ok(body: bytes, extra: bytes = b"") -> bytes:
+    return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n%s\r\n" % (len(body), extra) + body
+
+
+BODY = b"signature payload"
+DIGEST = digest_of(BODY)
+
+
+def _get(host: str, body: bytes = BODY, size: int | None = None) -> bytes:
+    ref = ImageRef(host, REPO, tag="v1")
+    with Registries({host: RegistrySettings(insecure=True)}, env={}, retry=FAST) as regs:
+        descriptor = Descriptor("a/b", digest_of(body), len(body) if size is None else size)
+        return regs.source_for(ref).get_blob(ref, descriptor)
+
+
+def test_connections_are_kept_alive_between_requests() -> None:
+    def keep(c: _Recorder) -> None:
+        while c.request():
+            c.sendall(_ok(BODY))
+
+    with scripted(keep) as (host, seen):
+        ref = ImageRef(host, REPO, tag="v1")
+        with Registries({host: RegistrySettings(insecure=True)}, env={}, retry=FAST) as regs:
+            source = regs.source_for(ref)
+            for _ in range(3):
+                assert source.get_blob(ref, Descriptor("a/b", DIGEST, len(BODY))) == BODY
+        assert seen == [0, 0, 0]
+
+
+def test_a_kept_alive_connection_the_server_closed_is_not_reused() -> None:
+    def once_then_close(c: _Recorder) -> None:
+        if c.request():
+            c.sendall(_ok(BODY))
+        c.close()  # an idle timeout on the server's side
+
+    with scripted(once_then_close) as (host, seen):
+        ref = ImageRef(host, REPO, tag="v1")
+        with Registries({host: RegistrySettings(insecure=True)}, env={}, retry=RetryPolicy(attempts=1)) as regs:
+            source = regs.source_for(ref)
+            assert source.get_blob(ref, Descriptor("a/b", DIGEST, len(BODY))) == BODY
+            threading.Event().wait(0.2)  # the close reaches the client's idle connection
+            assert source.get_blob(ref, Descriptor("a/b", DIGEST, len(BODY))) == BODY
+        assert seen == [0, 1]
+
+
+def test_a_request_lost_to_a_server_closing_a_kept_alive_connection_is_sent_once_more() -> None:
+    def close_on_second(c: _Recorder) -> None:
+        if c.request():
+            c.sendall(_ok(BODY))
+        if c.request():  # the second request arrives as the server gives up the connection: no answer
+            c.close()
+
+    def keep(c: _Recorder) -> None:
+        while c.request():
+            c.sendall(_ok(BODY))
+
+    with scripted(close_on_second, keep) as (host, seen):
+        ref = ImageRef(host, REPO, tag="v1")
+        once = RetryPolicy(attempts=1)  # no retry at the transport's level: the resend is the connection pool's
+        with Registries({host: RegistrySettings(insecure=True)}, env={}, retry=once) as regs:
+            source = regs.source_for(ref)
+            assert source.get_blob(ref, Descriptor("a/b", DIGEST, len(BODY))) == BODY
+            assert source.get_blob(ref, Descriptor("a/b", DIGEST, len(BODY))) == BODY
+        assert seen == [0, 0, 1]  # the lost request again, on a new connection
+
+
+def test_a_body_cut_short_of_its_content_length_is_an_error_not_a_short_body() -> None:
+    def short(c: _Recorder) -> None:
+        if c.request():
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(BODY) + BODY[:5])
+        c.close()
+
+    with scripted(short) as (host, _seen), pytest.raises(RegistryError) as exc:
+        _get(host)
+    assert "connection closed before the body was complete" in exc.value.message
+
+
+@pytest.mark.parametrize(
+    "length", [b"Content-Length: 17\r\nContent-Length: 18", b"Content-Length: -1", b"Content-Length: 0x11"]
+)
+def test_a_conflicting_or_invalid_content_length_is_refused(length: bytes) -> None:
+    def bad(c: _Recorder) -> None:
+        while c.request():
+            c.sendall(b"HTTP/1.1 200 OK\r\n" + length + b"\r\n\r\n" + BODY)
+
+    with scripted(bad) as (host, _seen), pytest.raises(RegistryError) as exc:
+        _get(host)
+    assert "not valid HTTP" in exc.value.message
+    assert exc.value.code == Code.REGISTRY_ERROR
+
+
+def test_a_body_is_taken_as_sent_even_with_an_unrequested_content_encoding() -> None:
+    """We ask for identity; a server that gzips anyway is checked on the bytes it sent (as Go clients do)."""
+    stored = gzip.compress(BODY)
+
+    def gz(c: _Recorder) -> None:
+        while c.request():
+            c.sendall(_ok(stored, b"Content-Encoding: gzip\r\n"))
+
+    with scripted(gz) as (host, _seen):
+        assert _get(host, stored) == stored
+        with pytest.raises(RegistryError) as exc:
+            _get(host, BODY, len(stored))  # the decoded bytes are not what was sent: their digest is not the blob's
+    assert exc.value.code == Code.DIGEST_MISMATCH
