@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 import re
@@ -83,6 +84,7 @@ def _compress_ipv6(address: ipaddress.IPv6Address) -> str:
     return ":".join(groups[:best_start]) + "::" + ":".join(groups[best_start + best_len :])
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function of the text, asked for every image and pattern
 def normalise_host(host: str) -> str:
     """The one spelling of a registry ``host[:port]`` that every reference, pattern and setting is compared in.
 

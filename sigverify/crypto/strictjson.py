@@ -52,6 +52,8 @@ def _pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# A surrogate reaches a parsed value only from a \uD800-\uDFFF escape or, in text given as str, as itself.
+_MAY_HOLD_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
 
 
 def _check_strings(value: Any, depth: int = 0) -> None:
@@ -110,10 +112,11 @@ def loads_strict(data: bytes | str, *, what: str = "payload", max_bytes: int = M
         raise PayloadError(f"{what}: JSON nested too deeply") from None
     except ValueError as e:  # json.JSONDecodeError
         raise PayloadError(f"{what} is not valid JSON: {e}", expected="a JSON document") from None
-    try:
-        _check_strings(value)
-    except PayloadError as e:
-        raise PayloadError(f"{what}: {e.message}") from None
+    if _MAY_HOLD_SURROGATE.search(text):  # else no string can hold one: the walk would find nothing
+        try:
+            _check_strings(value)
+        except PayloadError as e:
+            raise PayloadError(f"{what}: {e.message}") from None
     return value
 
 

@@ -73,8 +73,22 @@ def plain(text: str) -> str:
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
+_ATOMS = frozenset({type(None), bool, int, float, bytes})
+
+
 def _walk(obj: Any, fn: Callable[[str], str]) -> Any:
     """``obj`` with ``fn`` applied to every string; parts where nothing changes are returned as they are."""
+    kind = type(obj)  # the plain JSON-like types first, by exact type (the report holds thousands of them)
+    if kind is str:
+        new = fn(obj)
+        return obj if new == obj else new
+    if kind is dict:
+        return {(fn(k) if type(k) is str else _walk(k, fn)): _walk(v, fn) for k, v in obj.items()}
+    if kind is list:
+        items = [_walk(x, fn) for x in obj]
+        return obj if all(a is b for a, b in zip(items, obj, strict=True)) else items
+    if kind in _ATOMS:
+        return obj
     if isinstance(obj, str):
         if isinstance(obj, enum.Enum):
             return obj
