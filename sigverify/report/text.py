@@ -108,11 +108,11 @@ def render(result: RunResult, *, verbose: bool = False) -> str:
 
 def render_quiet(result: RunResult) -> str:
     """``-q``: one line per image that did not pass (verdict, reference, first reason code); nothing else."""
-    result = sanitized(result)
     lines = []
-    for img in rows(result.images):
-        if img.verdict is Verdict.PASS:
+    for row in rows(result.images):
+        if row.verdict is Verdict.PASS:
             continue
+        img = sanitized(row)  # only what is printed is redacted (a run of passes prints nothing)
         reasons = image_reasons(img)
         code = reasons[0].code if reasons else img.verdict.value.upper()
         lines.append(f"{_MARK[img.verdict]} {img.reference} {code}")
