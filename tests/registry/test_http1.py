@@ -233,3 +233,58 @@ def test_a_body_is_taken_as_sent_even_with_an_unrequested_content_encoding() -> 
         with pytest.raises(RegistryError) as exc:
             _get(host, BODY, len(stored))  # the decoded bytes are not what was sent: their digest is not the blob's
     assert exc.value.code == Code.DIGEST_MISMATCH
+
+
+def test_https_through_a_proxy_goes_through_a_connect_tunnel(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """HTTPS_PROXY: the proxy sees only CONNECT host:port (with its own credentials); TLS is end to end."""
+    import base64
+    from pathlib import Path
+
+    from tests.fixtures.registry import FakeServer, Reply, make_self_signed
+
+    tls = make_self_signed()
+    registry = FakeServer(tls=tls)
+    body = b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","layers":[]}'
+    registry.route(f"/v2/{REPO}/manifests/v1", Reply(200, {
+        "Content-Type": "application/vnd.oci.image.manifest.v1+json", "Docker-Content-Digest": digest_of(body)}, body))
+    heads: list[bytes] = []
+    srv = socket.create_server(("127.0.0.1", 0))
+
+    def pipe(a: socket.socket, b: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := a.recv(65536):
+                b.sendall(data)
+        with contextlib.suppress(OSError):
+            b.shutdown(socket.SHUT_WR)
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                client, _ = srv.accept()
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    head += client.recv(4096)
+                heads.append(head)
+                upstream = socket.create_connection(("127.0.0.1", registry.port))
+                client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                threading.Thread(target=pipe, args=(client, upstream), daemon=True).start()
+                threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    ca = Path(str(tmp_path)) / "ca.pem"
+    ca.write_bytes(tls.cert_pem)
+    for name in ("NO_PROXY", "no_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", f"http://proxyuser:pa%20ss@127.0.0.1:{srv.getsockname()[1]}")
+    ref = ImageRef(registry.host, REPO, tag="v1")
+    try:
+        with Registries({registry.host: RegistrySettings(ca_file=str(ca))}, env={}, retry=FAST) as regs:
+            assert regs.source_for(ref).resolve(ref).digest == digest_of(body)
+    finally:
+        srv.close()
+        registry.stop()
+    assert len(heads) == 1
+    assert heads[0].startswith(f"CONNECT {registry.host} HTTP/1.".encode())
+    credentials = base64.b64encode(b"proxyuser:pa ss").decode()
+    assert f"proxy-authorization: basic {credentials}".lower().encode() in heads[0].lower()
+    assert len(registry.seen) == 1  # the registry got the request itself, through the tunnel
