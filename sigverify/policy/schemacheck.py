@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
 import functools
 import json
+import os
 from collections.abc import Iterator, Mapping
-from importlib import resources
 from typing import Any
 
 from sigverify.errors import ConfigProblem
@@ -26,7 +25,8 @@ _TYPE_WORDS = {
 
 def load_schema() -> dict[str, Any]:
     """The configuration JSON Schema shipped in the package."""
-    text = resources.files("sigverify.policy").joinpath("schema.json").read_text(encoding="utf-8")
+    with open(os.path.join(os.path.dirname(__file__), "schema.json"), encoding="utf-8") as f:  # package data
+        text = f.read()
     schema: dict[str, Any] = json.loads(text)
     return schema
 
@@ -94,6 +94,8 @@ def describe_value(doc: YamlDoc, path: KeyPath, value: object) -> str:
 
 def did_you_mean(word: str, choices: list[str]) -> str:
     """``; did you mean 'x'?`` for the closest of ``choices`` to a mistyped ``word``, or "" when none is close."""
+    import difflib  # only when there is a word to suggest
+
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""
 

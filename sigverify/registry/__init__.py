@@ -23,7 +23,7 @@ from sigverify.registry.limits import (
     RetryPolicy,
 )
 
-if TYPE_CHECKING:  # the HTTP stack (http.client, ssl) is imported only when a remote registry is first used
+if TYPE_CHECKING:  # the HTTP stack (sockets, ssl) is imported only when a remote registry is first used
     from sigverify.policy.model import RegistrySettings
     from sigverify.registry.auth import Authenticator
     from sigverify.registry.transport import Transport

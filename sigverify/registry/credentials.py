@@ -6,8 +6,6 @@ import base64
 import binascii
 import os
 import re
-import shutil
-import subprocess
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -220,6 +218,9 @@ class Keychain:
                 code=Code.AUTH_ERROR,
             )
         program = f"docker-credential-{name}"
+        import shutil
+        import subprocess
+
         path = shutil.which(program, path=self._env.get("PATH", os.defpath))
         if path is None:
             raise RegistryError(

@@ -1,9 +1,10 @@
-"""Pooled HTTP/1.1 on http.client for direct connections: a per-origin cap, idle-connection checks, lean header
-parsing, and the deadline watchdog's reach into every socket."""
+"""Pooled HTTP/1.1 for direct connections, on plain sockets: a per-origin cap, idle-connection checks, strict
+framing of every response (status line, headers, Content-Length or chunked bodies), and the deadline watchdog's
+reach into every socket."""
 
 from __future__ import annotations
 
-import http.client
+import re
 import select
 import socket
 import ssl
@@ -14,10 +15,15 @@ from typing import Any
 
 from sigverify.registry.deadline import attach_current
 
-MAX_LINE = 65536  # bytes in the status line or one header line
-MAX_HEADERS = 100  # header lines in one response
+MAX_LINE = 65536  # bytes in the status line, one header line or one chunk-size line
+MAX_HEADERS = 100  # header lines in one response (and trailer lines after a chunked body)
+MAX_INTERIM = 10  # 1xx responses before the final one
 MAX_ORIGINS = 64  # origins (registry, blob storage behind redirects) with kept-alive connections at once
 _IDEMPOTENT = frozenset({"GET", "HEAD"})
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # a header field name (RFC 9110 token)
+_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # controls other than tab never go into a header value
+_BAD_TARGET = re.compile(r"[^\x21-\x7e]")  # a request target is visible ASCII only
+_HEX = re.compile(r"[0-9A-Fa-f]{1,16}")
 
 
 class SendError(Exception):
@@ -27,6 +33,18 @@ class SendError(Exception):
         super().__init__(kind, cause)
         self.kind = kind
         self.cause = cause
+
+
+class ProtocolError(Exception):
+    """The server's answer is not valid HTTP/1.1 (status line, header block or body framing)."""
+
+
+class RemoteDisconnected(ConnectionResetError):
+    """The connection closed before a status line arrived."""
+
+
+class IncompleteRead(Exception):
+    """The connection closed before the body was complete (short of its Content-Length, or inside a chunk)."""
 
 
 class Headers:
@@ -47,160 +65,204 @@ class Headers:
         return list(self._fields.items())
 
 
+def _line(fp: Any, what: str) -> bytes:
+    line: bytes = fp.readline(MAX_LINE + 1)
+    if len(line) > MAX_LINE:
+        raise ProtocolError(f"{what} longer than {MAX_LINE} bytes")
+    return line
+
+
 def parse_headers(fp: Any) -> Headers:
     """Header lines up to the empty line: at most MAX_HEADERS lines of at most MAX_LINE bytes, each ``name: value``."""
     fields: dict[str, str] = {}
     last = ""
     for _ in range(MAX_HEADERS + 1):
-        line = fp.readline(MAX_LINE + 1)
-        if len(line) > MAX_LINE:
-            raise http.client.LineTooLong("header line")
+        line = _line(fp, "a header line")
         if line in (b"\r\n", b"\n", b""):
             return Headers(fields)
         text = line.decode("iso-8859-1")
         if text[0] in " \t":  # obsolete line folding: the line continues the previous field
             if not last:
-                raise http.client.HTTPException("a header continuation line without a field")
+                raise ProtocolError("a header continuation line without a field")
             fields[last] = f"{fields[last]} {text.strip()}"
             continue
         name, sep, value = text.partition(":")
-        if not sep or not name or name != name.strip() or " " in name or "\t" in name:
-            raise http.client.HTTPException("a malformed header line")
+        if not sep or not _TOKEN.fullmatch(name):
+            raise ProtocolError("a malformed header line")
         last = name.lower()
         value = value.strip()
         fields[last] = f"{fields[last]}, {value}" if last in fields else value
-    raise http.client.HTTPException(f"got more than {MAX_HEADERS} headers")
+    raise ProtocolError(f"more than {MAX_HEADERS} header lines")
 
 
-class _Response(http.client.HTTPResponse):
-    """http.client's response with the header block parsed above (not by email.parser) and one Content-Length."""
+class _Conn:
+    """One kept-alive connection (TLS when ``context`` is set) whose socket the deadline watchdog can reach."""
 
-    def begin(self) -> None:
-        this: Any = self  # http.client's private helpers are not in the type stubs
-        if this.headers is not None:
-            return
-        while True:
-            version, status, reason = this._read_status()
-            if status != http.client.CONTINUE:
-                break
-            parse_headers(self.fp)
-        self.code = self.status = status
-        self.reason = reason.strip()
-        if version in ("HTTP/1.0", "HTTP/0.9"):
-            self.version = 10
-        elif version.startswith("HTTP/1."):
-            self.version = 11
-        else:
-            raise http.client.UnknownProtocol(version)
-        headers = parse_headers(self.fp)
-        this.headers = this.msg = headers
-        encoding = headers.get("transfer-encoding")
-        self.chunked = bool(encoding) and encoding.lower() == "chunked"
-        if self.chunked:
-            self.chunk_left = None
-        self.will_close = this._check_close()
-        self.length = None
-        length = headers.get("content-length")
-        if length is not None and not self.chunked:
-            if not length.isdigit() or not length.isascii():  # "10, 12" (two fields), "-1", "0x10"
-                raise http.client.HTTPException("an invalid Content-Length")
-            self.length = int(length)
-        if status in (http.client.NO_CONTENT, http.client.NOT_MODIFIED) or status < 200 or this._method == "HEAD":
-            self.length = 0
-        if not self.will_close and not self.chunked and self.length is None:
-            self.will_close = True
+    __slots__ = ("context", "host", "host_header", "port", "rfile", "sock")
 
-
-class _Conn(http.client.HTTPConnection):
-    """A plain connection whose socket the deadline watchdog can reach."""
-
-    response_class = _Response
-
-    def connect(self) -> None:
-        sock = socket.create_connection((self.host, self.port), self.timeout)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.sock = self._secure(sock)
-
-    def _secure(self, sock: socket.socket) -> socket.socket:
-        attach_current(sock)
-        return sock
-
-
-class _TLSConn(_Conn):
-    """A TLS connection (certificate and host name verified) whose socket the watchdog reaches, the handshake too."""
-
-    default_port = http.client.HTTPS_PORT
-
-    def __init__(self, host: str, port: int | None, timeout: float, context: ssl.SSLContext) -> None:
-        super().__init__(host, port, timeout)
+    def __init__(self, host: str, port: int | None, context: ssl.SSLContext | None) -> None:
+        self.host = host
+        self.port = port or (443 if context is not None else 80)
         self.context = context
+        name = f"[{host}]" if ":" in host else host
+        self.host_header = name if port is None or port == (443 if context is not None else 80) else f"{name}:{port}"
+        self.sock: socket.socket | None = None
+        self.rfile: Any = None
 
-    def _secure(self, sock: socket.socket) -> socket.socket:
-        attach_current(sock, dup=True)  # wrap_socket detaches the plain socket object: reach it through a dup
+    def connect(self, timeout: float) -> None:
+        sock = socket.create_connection((self.host, self.port), timeout)
         try:
-            tls = self.context.wrap_socket(sock, server_hostname=self.host)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self.context is not None:
+                attach_current(sock, dup=True)  # wrap_socket detaches the plain socket object: reach it through a dup
+                sock = self.context.wrap_socket(sock, server_hostname=self.host)
+            attach_current(sock)
         except BaseException:
             sock.close()
             raise
-        attach_current(tls)
-        return tls
+        self.sock = sock
+        self.rfile = sock.makefile("rb")
+
+    def close(self) -> None:
+        rfile, sock, self.rfile, self.sock = self.rfile, self.sock, None, None
+        if rfile is not None:
+            rfile.close()
+        if sock is not None:
+            sock.close()
+
+
+def _request_head(method: str, target: str, host: str, headers: dict[str, str], body: bytes | None) -> bytes:
+    """The request line and header block; refuses what would split or bend them (CR, LF, controls, spaces)."""
+    if _BAD_TARGET.search(target):
+        raise ProtocolError("a request target with spaces, controls or non-ASCII characters")
+    lines = [f"{method} {target} HTTP/1.1", f"Host: {host}"]
+    for name, value in headers.items():
+        if not _TOKEN.fullmatch(name) or _BAD_VALUE.search(value):
+            raise ProtocolError(f"a header {name[:40]!r} that is not a valid field")
+        lines.append(f"{name}: {value}")
+    if body is not None or method in ("POST", "PUT", "PATCH"):
+        lines.append(f"Content-Length: {len(body or b'')}")
+    lines.append("\r\n")
+    return "\r\n".join(lines).encode("iso-8859-1")
 
 
 class RawResponse:
-    """A response whose body is read with ``read1``/``read``; ``release_conn`` returns a finished connection to
-    its pool, ``close`` drops it. Bodies are returned as sent: a digest is checked over the bytes on the wire."""
+    """A response whose body is read with ``read1``/``read``; ``release_conn`` returns a connection whose response
+    was read to its end to its pool, ``close`` drops it. Bodies are returned as sent (no content decoding): a
+    digest is checked over the bytes on the wire."""
 
-    __slots__ = ("_broken", "_conn", "_done", "_pool", "_resp", "headers", "reason", "status")
+    __slots__ = ("_broken", "_chunk_left", "_conn", "_done", "_eof", "_left", "_pool", "_until_close", "_will_close",
+                 "headers", "reason", "status")
 
-    def __init__(self, resp: _Response, conn: _Conn, pool: _OriginPool) -> None:
-        self._resp = resp
+    def __init__(self, conn: _Conn, pool: _OriginPool, method: str) -> None:
         self._conn = conn
         self._pool = pool
         self._done = False
         self._broken = False
-        self.status = resp.status
-        self.reason = resp.reason
-        self.headers: Headers = resp.headers  # type: ignore[assignment]
+        fp = conn.rfile
+        for _ in range(MAX_INTERIM + 1):
+            version, status, reason = self._status_line(fp)
+            if status >= 200:
+                break
+            parse_headers(fp)  # 1xx: an interim answer, the final one follows
+        else:
+            raise ProtocolError(f"more than {MAX_INTERIM} interim (1xx) responses")
+        self.status = status
+        self.reason = reason
+        self.headers = headers = parse_headers(fp)
+        connection = (headers.get("connection") or "").lower()
+        self._will_close = "close" in connection or (version == "HTTP/1.0" and "keep-alive" not in connection)
+        self._chunk_left = -1  # chunked: bytes left in the current chunk (-1: a size line comes next)
+        self._left: int | None = None  # a fixed length: bytes still to read; None: chunked or until close
+        self._until_close = False
+        encoding = headers.get("transfer-encoding")
+        length = headers.get("content-length")
+        if method == "HEAD" or status in (204, 304):
+            self._left = 0
+        elif encoding is not None:
+            if encoding.lower().replace(" ", "") != "chunked":
+                raise ProtocolError(f"an unsupported Transfer-Encoding {encoding[:40]!r}")
+            self._will_close = self._will_close or length is not None  # both framings: never reuse it
+        elif length is not None:
+            if not length.isascii() or not length.isdigit():  # "10, 12" (two fields), "-1", "0x10"
+                raise ProtocolError("an invalid Content-Length")
+            self._left = int(length)
+        else:
+            self._will_close = self._until_close = True  # the body ends when the connection does
+        self._eof = self._left == 0
 
-    def _read(self, reader: Any, amt: int) -> bytes:
-        resp = self._resp
-        expected = resp.length
+    @staticmethod
+    def _status_line(fp: Any) -> tuple[str, int, str]:
+        line = _line(fp, "the status line")
+        if not line:
+            raise RemoteDisconnected("connection closed by the server without an answer")
+        version, _, rest = line.decode("iso-8859-1").rstrip("\r\n").partition(" ")
+        code, _, reason = rest.partition(" ")
+        if version not in ("HTTP/1.1", "HTTP/1.0") or len(code) != 3 or not code.isdigit() or not code.isascii():
+            raise ProtocolError("an invalid status line")
+        return version, int(code), reason.strip()
+
+    def _next_chunk(self) -> None:
+        fp = self._conn.rfile
+        if self._chunk_left == 0 and fp.read(2) != b"\r\n":  # the end of the previous chunk's data
+            raise ProtocolError("a chunk not followed by CRLF")
+        line = _line(fp, "a chunk-size line")
+        if not line:
+            raise IncompleteRead("the connection closed inside a chunked body")
+        size = line.split(b";", 1)[0].strip()
+        if not _HEX.fullmatch(size.decode("ascii", "replace")):
+            raise ProtocolError("an invalid chunk size")
+        self._chunk_left = int(size, 16)
+        if self._chunk_left == 0:  # the last chunk: the trailer section, then the end
+            parse_headers(fp)
+            self._eof = True
+
+    def read1(self, amt: int) -> bytes:
+        """At most ``amt`` bytes of the body, with at most one read from the socket; b"" at its end."""
+        if self._eof or amt <= 0:
+            return b""
         try:
-            data: bytes = reader(amt)
+            fp = self._conn.rfile
+            if self._left is not None:  # Content-Length
+                data: bytes = fp.read1(min(amt, self._left))
+                if not data:
+                    raise IncompleteRead(f"the connection closed {self._left} bytes short of the Content-Length")
+                self._left -= len(data)
+                self._eof = self._left == 0
+                return data
+            if self._until_close:
+                data = fp.read1(amt)
+                self._eof = not data
+                return data
+            if self._chunk_left <= 0:
+                self._next_chunk()
+                if self._eof:
+                    return b""
+            data = fp.read1(min(amt, self._chunk_left))
+            if not data:
+                raise IncompleteRead("the connection closed inside a chunk")
+            self._chunk_left -= len(data)
+            return data
         except BaseException:
             self._broken = True
             raise
-        if not data and amt and expected and not resp.chunked:
-            self._broken = True
-            raise http.client.IncompleteRead(b"", expected)
-        return data
-
-    def read1(self, amt: int) -> bytes:
-        """At most ``amt`` bytes of the body with at most one read from the socket; b"" at its end."""
-        return self._read(self._resp.read1, amt)
 
     def read(self, amt: int) -> bytes:
         """At most ``amt`` bytes of the body; b"" at its end."""
-        return self._read(self._resp.read, amt)
-
-    def _complete(self) -> bool:
-        resp = self._resp
-        if self._broken or resp.will_close:
-            return False
-        if resp.chunked:
-            return resp.isclosed()  # the last chunk and the trailer were read
-        return resp.length == 0
+        parts: list[bytes] = []
+        while amt > 0 and (data := self.read1(amt)):
+            parts.append(data)
+            amt -= len(data)
+        return b"".join(parts)
 
     def release_conn(self) -> None:
         """The caller is done: a connection whose response was read to its end is kept, any other is closed."""
         if self._done:
             return
         self._done = True
-        if self._complete():
-            self._resp.close()
+        if self._eof and not self._broken and not self._will_close:
             self._pool.put(self._conn)
         else:
-            self._resp.close()
             self._pool.drop(self._conn)
 
     def close(self) -> None:
@@ -273,7 +335,7 @@ class DirectOpener:
         self._size = size
         self._ca_file = ca_file
         self._context: ssl.SSLContext | None = None
-        self._pools: OrderedDict[str, tuple[_OriginPool, str, str, int | None]] = OrderedDict()
+        self._pools: OrderedDict[str, tuple[_OriginPool, bool, str, int | None]] = OrderedDict()
         self._lock = threading.Lock()
 
     def _tls(self) -> ssl.SSLContext:
@@ -282,14 +344,14 @@ class DirectOpener:
                 self._context = ssl.create_default_context(cafile=self._ca_file)
             return self._context
 
-    def _pool(self, origin: str) -> tuple[_OriginPool, str, str, int | None]:
+    def _pool(self, origin: str) -> tuple[_OriginPool, bool, str, int | None]:
         with self._lock:
             found = self._pools.get(origin)
             if found is not None:
                 self._pools.move_to_end(origin)
                 return found
         parts = urllib.parse.urlsplit(origin)
-        entry = (_OriginPool(self._size), parts.scheme.lower(), parts.hostname or "", parts.port)
+        entry = (_OriginPool(self._size), parts.scheme.lower() == "https", parts.hostname or "", parts.port)
         with self._lock:
             found = self._pools.setdefault(origin, entry)
             self._pools.move_to_end(origin)
@@ -298,10 +360,10 @@ class DirectOpener:
             retired.close()  # its connections in use are closed when they come back
         return found
 
-    def _connect(self, scheme: str, host: str, port: int | None, timeout: float) -> _Conn:
-        conn = _TLSConn(host, port, timeout, self._tls()) if scheme == "https" else _Conn(host, port, timeout)
+    def _connect(self, tls: bool, host: str, port: int | None, timeout: float) -> _Conn:
+        conn = _Conn(host, port, self._tls() if tls else None)
         try:
-            conn.connect()
+            conn.connect(timeout)
         except TimeoutError as exc:
             raise SendError("connect-timeout", exc) from None
         except ssl.SSLError as exc:
@@ -318,21 +380,21 @@ class DirectOpener:
         slash = url.find("/", scheme_end)
         origin, target = (url, "/") if slash < 0 else (url[:slash], url[slash:])
         target = target.split("#", 1)[0]
-        pool, scheme, host, port = self._pool(origin)
+        pool, tls, host, port = self._pool(origin)
         conn = pool.acquire(remaining)
         fresh = conn is None
         try:
             if conn is None:
-                conn = self._connect(scheme, host, port, connect)
+                conn = self._connect(tls, host, port, connect)
             try:
                 return self._exchange(conn, pool, method, target, headers, body, remaining)
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            except (ConnectionResetError, BrokenPipeError):  # RemoteDisconnected is a ConnectionResetError
                 if fresh or method not in _IDEMPOTENT:
                     raise
             # a kept-alive connection the server closed as we reused it: once more on a new one
             conn.close()
             conn = None
-            conn = self._connect(scheme, host, port, connect)
+            conn = self._connect(tls, host, port, connect)
             return self._exchange(conn, pool, method, target, headers, body, remaining)
         except BaseException as exc:
             pool.drop(conn)
@@ -342,12 +404,12 @@ class DirectOpener:
                 raise SendError("timeout", exc) from None
             if isinstance(exc, ssl.SSLError):
                 raise SendError("tls", exc) from None
-            if isinstance(exc, OSError | http.client.HTTPException):
+            if isinstance(exc, OSError | ValueError | ProtocolError | IncompleteRead):  # ValueError: not encodable
                 raise SendError("other", exc) from None
             raise
 
+    @staticmethod
     def _exchange(
-        self,
         conn: _Conn,
         pool: _OriginPool,
         method: str,
@@ -360,10 +422,9 @@ class DirectOpener:
         assert sock is not None
         sock.settimeout(remaining)
         attach_current(sock)
-        conn.request(method, target, body=body, headers=headers)
-        resp = conn.getresponse()
-        assert isinstance(resp, _Response)
-        return RawResponse(resp, conn, pool)
+        head = _request_head(method, target, conn.host_header, headers, body)
+        sock.sendall(head + body if body else head)
+        return RawResponse(conn, pool, method)
 
     def close(self) -> None:
         with self._lock:

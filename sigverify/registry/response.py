@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import http.client
 from typing import Any, Protocol
 
 from sigverify.crypto.strictjson import PayloadError, loads_strict
 from sigverify.errors import RegistryError
 from sigverify.models import Code
 from sigverify.registry.deadline import WATCHDOG, Armed
-from sigverify.registry.http1 import SendError
+from sigverify.registry.http1 import ProtocolError, SendError
 from sigverify.registry.limits import Bound
 from sigverify.registry.urls import redact_text, redact_url
 
@@ -220,7 +219,7 @@ def exc_summary(exc: BaseException) -> str:
     for needle, label in _CAUSES:
         if needle in text:
             return label
-    if isinstance(exc, http.client.HTTPException):
+    if isinstance(exc, ProtocolError) or type(exc).__module__ == "http.client":  # ours, or through a proxy
         return "the server's answer is not valid HTTP"
     return type(exc).__name__
 

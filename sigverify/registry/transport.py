@@ -124,7 +124,7 @@ class Transport:
         finally:
             current.entry = None
         resp = Response(raw, method, url, entry, bound)
-        if entry.fired:  # the watchdog cut the headers short: http.client takes that end for the end of them
+        if entry.fired:  # the watchdog cut the headers short: a shut-down socket reads as the end of them
             resp.close()
             raise timeout_error(method, url, bound)
         return resp

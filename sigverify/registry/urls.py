@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import email.utils
+import os
 import re
 import time
 import urllib.parse
@@ -42,6 +42,8 @@ def parse_retry_after(value: str | None, cap: float) -> float | None:
     value = value.strip()
     if value.isdigit():
         return min(float(value), cap)
+    import email.utils  # only for the rare HTTP-date form
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -74,6 +76,8 @@ def without_userinfo(url: str) -> str:
 
 def proxy_for(url: str) -> str | None:
     """The proxy the environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) names for ``url``, or None."""
+    if not any(v and k[-6:].lower() == "_proxy" for k, v in os.environ.items()):
+        return None  # no proxy variable at all (what urllib.request would also find): skip importing it
     import urllib.request
 
     proxies = urllib.request.getproxies_environment()
