@@ -288,3 +288,112 @@ def test_https_through_a_proxy_goes_through_a_connect_tunnel(tmp_path: object, m
     credentials = base64.b64encode(b"proxyuser:pa ss").decode()
     assert f"proxy-authorization: basic {credentials}".lower().encode() in heads[0].lower()
     assert len(registry.seen) == 1  # the registry got the request itself, through the tunnel
+
+
+# -- response framing ----------------------------------------------------------------------------------------------
+
+
+def _chunked(body: bytes, size: int = 5, trailer: bytes = b"") -> bytes:
+    out = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    for i in range(0, len(body), size):
+        out += b"%x;ext=1\r\n" % len(body[i : i + size]) + body[i : i + size] + b"\r\n"
+    return out + b"0\r\n" + trailer + b"\r\n"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        _chunked(BODY),
+        _chunked(BODY, trailer=b"X-Trailer: 1\r\n"),
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n" + _ok(BODY),
+    ],
+    ids=["chunked", "chunked-with-trailer", "interim-responses"],
+)
+def test_well_framed_bodies_are_read_whole_and_the_connection_kept(reply: bytes) -> None:
+    def keep(c: _Recorder) -> None:
+        while c.request():
+            c.sendall(reply)
+
+    with scripted(keep) as (host, seen):
+        ref = ImageRef(host, REPO, tag="v1")
+        with Registries({host: RegistrySettings(insecure=True)}, env={}, retry=FAST) as regs:
+            source = regs.source_for(ref)
+            for _ in range(2):
+                assert source.get_blob(ref, Descriptor("a/b", DIGEST, len(BODY))) == BODY
+        assert seen == [0, 0]
+
+
+def test_a_body_that_ends_with_the_connection_is_read_and_the_connection_not_reused() -> None:
+    def http10(c: _Recorder) -> None:
+        if c.request():
+            c.sendall(b"HTTP/1.0 200 OK\r\n\r\n" + BODY)
+        c.close()
+
+    with scripted(http10) as (host, seen):
+        ref = ImageRef(host, REPO, tag="v1")
+        with Registries({host: RegistrySettings(insecure=True)}, env={}, retry=FAST) as regs:
+            source = regs.source_for(ref)
+            for _ in range(2):
+                assert source.get_blob(ref, Descriptor("a/b", DIGEST, len(BODY))) == BODY
+        assert seen == [0, 1]
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n" + BODY + b"\r\n0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n" % len(BODY) + BODY + b"XX0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+        b"HTTP/2 200 OK\r\nContent-Length: 17\r\n\r\n" + BODY,
+        b"HTTP/1.1 2000 OK\r\nContent-Length: 17\r\n\r\n" + BODY,
+        b"".join(b"HTTP/1.1 100 Continue\r\n\r\n" for _ in range(11)) + _ok(BODY),
+    ],
+    ids=["bad-chunk-size", "chunk-without-crlf", "other-transfer-coding", "http2-status", "bad-status", "endless-1xx"],
+)
+def test_badly_framed_answers_are_refused(reply: bytes) -> None:
+    def bad(c: _Recorder) -> None:
+        while c.request():
+            c.sendall(reply)
+        c.close()
+
+    with scripted(bad) as (host, _seen), pytest.raises(RegistryError) as exc:
+        _get(host)
+    assert "not valid HTTP" in exc.value.message
+
+
+def test_a_body_cut_inside_a_chunk_is_an_error() -> None:
+    def cut(c: _Recorder) -> None:
+        if c.request():
+            c.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n" % len(BODY) + BODY[:4])
+        c.close()
+
+    with scripted(cut) as (host, _seen), pytest.raises(RegistryError) as exc:
+        _get(host)
+    assert "connection closed before the body was complete" in exc.value.message
+
+
+@pytest.mark.parametrize(
+    ("target", "headers"),
+    [
+        ("/v2/x\r\nX-Injected: 1", {}),
+        ("/v2/x y", {}),
+        ("/v2/x", {"Authorization": "Bearer abc\r\nX-Injected: 1"}),
+        ("/v2/x", {"Bad Name": "v"}),
+        ("/v2/x", {"Authorization": "Bearer \u2603"}),
+    ],
+    ids=["crlf-in-target", "space-in-target", "crlf-in-value", "space-in-name", "not-latin-1"],
+)
+def test_a_request_that_would_split_its_head_is_never_sent(target: str, headers: dict[str, str]) -> None:
+    from sigverify.registry.http1 import DirectOpener, SendError
+
+    def record(c: _Recorder) -> None:
+        while c.request():
+            c.sendall(_ok(BODY))
+
+    with scripted(record) as (host, seen):
+        opener = DirectOpener(size=2, ca_file=None)
+        with pytest.raises(SendError) as exc:
+            opener.open("GET", f"http://{host}{target}", headers, None, 5.0, 5.0)
+        opener.close()
+        assert exc.value.kind == "other"
+        assert seen == []
