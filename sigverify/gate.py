@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -336,6 +335,38 @@ def _prewarm(config: Config) -> threading.Thread | None:
     return None
 
 
+def _in_threads(work: Callable[[Target], ImageResult], targets: Sequence[Target], workers: int) -> list[ImageResult]:
+    """``work`` on every target in ``workers`` threads, results in the targets' order; a worker's exception is
+    raised here once every thread has stopped (``work`` turns failures into results: this is for the unforeseen)."""
+    results: list[ImageResult | None] = [None] * len(targets)
+    errors: list[BaseException] = []
+    next_index = iter(range(len(targets)))
+    lock = threading.Lock()
+
+    def worker() -> None:
+        while not errors:
+            with lock:
+                i = next(next_index, None)
+            if i is None:
+                return
+            try:
+                results[i] = work(targets[i])
+            except BaseException as exc:  # handed to the caller below, once every thread stopped
+                errors.append(exc)
+
+    threads = [threading.Thread(target=worker, name=f"sigverify_{n}") for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    missing = [targets[i].ref for i, r in enumerate(results) if r is None]
+    if missing:  # cannot happen without an error above; never hand on a short list
+        raise RuntimeError(f"no result for {len(missing)} image(s)")
+    return [r for r in results if r is not None]
+
+
 def run(config: Config, targets: Sequence[Target], options: GateOptions, *,
         registries: Registries | None = None, trust: TrustStore | None = None) -> RunResult:
     """Verify every target (bounded concurrency); results keep the input order."""
@@ -353,9 +384,8 @@ def run(config: Config, targets: Sequence[Target], options: GateOptions, *,
         if options.concurrency <= 1 or len(targets) <= 1:
             images = [verify_image(t, config, regs, trust_store, options) for t in targets]
         else:
-            with ThreadPoolExecutor(max_workers=min(options.concurrency, len(targets)),
-                                    thread_name_prefix="sigverify") as pool:
-                images = list(pool.map(lambda t: verify_image(t, config, regs, trust_store, options), targets))
+            images = _in_threads(lambda t: verify_image(t, config, regs, trust_store, options), targets,
+                                 min(options.concurrency, len(targets)))
         if options.shard is None or options.shard.startswith("1/"):  # files are verified once, by the first shard
             images.extend(verify_file(entry, config, trust_store, offline=options.offline) for entry in config.files)
     finally:

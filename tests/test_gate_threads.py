@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,3 +43,41 @@ def test_a_keyless_run_joins_its_background_import_before_it_returns(tmp_path: P
     code, _, left = out.stdout.strip().rpartition("\n")[2].partition(" ")
     assert code == "1", out  # the example is signed with a key, not by this identity
     assert "sigverify-prewarm" not in left, out
+
+
+def test_images_are_verified_in_threads_and_reported_in_their_order() -> None:
+    import threading
+    import time
+
+    from sigverify.gate import _in_threads
+
+    seen: set[str] = set()
+
+    def work(target: object) -> object:
+        seen.add(threading.current_thread().name)
+        time.sleep(0.01 * (int(str(target)) % 3))  # finish out of order
+        return f"result {target}"
+
+    targets: Any = [str(i) for i in range(20)]
+    results: Any = _in_threads(work, targets, 4)  # type: ignore[arg-type]
+    assert results == [f"result {i}" for i in range(20)]
+    assert len(seen) > 1 and all(name.startswith("sigverify_") for name in seen)
+    assert not [t for t in threading.enumerate() if t.name.startswith("sigverify_")]
+
+
+def test_an_unforeseen_exception_in_a_worker_reaches_the_caller_after_every_thread_stopped() -> None:
+    import threading
+
+    import pytest
+
+    from sigverify.gate import _in_threads
+
+    def work(target: object) -> object:
+        if target == "3":
+            raise RuntimeError("boom")
+        return target
+
+    with pytest.raises(RuntimeError, match="boom"):
+        targets: Any = [str(i) for i in range(10)]
+        _in_threads(work, targets, 3)  # type: ignore[arg-type]
+    assert not [t for t in threading.enumerate() if t.name.startswith("sigverify_")]
