@@ -349,6 +349,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
     bounds = {"run_timeout": args.timeout} if args.timeout else {}
     with Registries(config.registries, pool_size=max(args.concurrency, 4), **bounds) as registries:
+        registries.preconnect((t.ref for t in selected), limit=args.concurrency)  # --offline still reads them
         result = run(config, selected, options, registries=registries, trust=trust)
     from sigverify.merge import fingerprint
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from sigverify import __version__
@@ -71,6 +71,7 @@ class Registries:
         self._lock = threading.Lock()
         self._remotes: dict[str, tuple[Transport, Authenticator]] = {}
         self._layouts: dict[str, LayoutSource] = {}
+        self._connecting: list[threading.Thread] = []
 
     @property
     def request_count(self) -> int:
@@ -82,6 +83,24 @@ class Registries:
         """Bearer token requests sent so far (all hosts)."""
         with self._lock:
             return sum(auth.token_requests for _transport, auth in self._remotes.values())
+
+    def preconnect(self, refs: Iterable[ImageRef], *, limit: int) -> None:
+        """Start opening connections to every registry these images are on (one per image, at most ``limit``, the
+        images verified at once, and the pool size), in the background: TCP and TLS set-up overlap the rest of
+        start-up and the first request's auth probe. ``close`` waits for them."""
+        counts: dict[str, int] = {}
+        for ref in refs:
+            if ref.layout is None:
+                registry = canonical_host(ref.registry)
+                counts[registry] = counts.get(registry, 0) + 1
+        for registry, count in counts.items():
+            with self._lock:
+                remote = self._remotes.get(registry)
+                if remote is None:
+                    remote = self._remotes[registry] = self._new_remote(registry)
+            thread = remote[0].preconnect(min(count, limit))
+            if thread is not None:
+                self._connecting.append(thread)
 
     def source_for(self, ref: ImageRef) -> Source:
         """The source of ``ref``; for a registry, a view whose requests all end by this image's deadline."""
@@ -128,6 +147,9 @@ class Registries:
         return transport, auth
 
     def close(self) -> None:
+        for thread in self._connecting:  # connections opened ahead of need: never left running past the run
+            thread.join()
+        self._connecting.clear()
         with self._lock:
             for transport, _auth in self._remotes.values():
                 transport.close()

@@ -1,19 +1,19 @@
-"""Pooled HTTP/1.1 for direct connections, on plain sockets: a per-origin cap, idle-connection checks, strict
-framing of every response (status line, headers, Content-Length or chunked bodies), and the deadline watchdog's
-reach into every socket."""
+"""HTTP/1.1 for direct connections on plain sockets: request heads that cannot be split, strict framing of every
+response (status line, headers, Content-Length or chunked bodies), and the opener that sends them over ``pool``'s
+kept-alive connections, opening them ahead of need when asked."""
 
 from __future__ import annotations
 
 import re
-import select
-import socket
 import ssl
 import threading
+import time
 import urllib.parse
 from collections import OrderedDict
 from typing import Any
 
-from sigverify.registry.deadline import attach_current
+from sigverify.registry.deadline import attach_current, current
+from sigverify.registry.pool import Conn, OriginPool, SendError
 
 MAX_LINE = 65536  # bytes in the status line, one header line or one chunk-size line
 MAX_HEADERS = 100  # header lines in one response (and trailer lines after a chunked body)
@@ -24,15 +24,6 @@ _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # a header field name (RFC 
 _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # controls other than tab never go into a header value
 _BAD_TARGET = re.compile(r"[^\x21-\x7e]")  # a request target is visible ASCII only
 _HEX = re.compile(r"[0-9A-Fa-f]{1,16}")
-
-
-class SendError(Exception):
-    """A request got no response. ``kind``: connect-timeout, timeout, tls, pool-timeout, proxy or other."""
-
-    def __init__(self, kind: str, cause: BaseException) -> None:
-        super().__init__(kind, cause)
-        self.kind = kind
-        self.cause = cause
 
 
 class ProtocolError(Exception):
@@ -95,42 +86,6 @@ def parse_headers(fp: Any) -> Headers:
     raise ProtocolError(f"more than {MAX_HEADERS} header lines")
 
 
-class _Conn:
-    """One kept-alive connection (TLS when ``context`` is set) whose socket the deadline watchdog can reach."""
-
-    __slots__ = ("context", "host", "host_header", "port", "rfile", "sock")
-
-    def __init__(self, host: str, port: int | None, context: ssl.SSLContext | None) -> None:
-        self.host = host
-        self.port = port or (443 if context is not None else 80)
-        self.context = context
-        name = f"[{host}]" if ":" in host else host
-        self.host_header = name if port is None or port == (443 if context is not None else 80) else f"{name}:{port}"
-        self.sock: socket.socket | None = None
-        self.rfile: Any = None
-
-    def connect(self, timeout: float) -> None:
-        sock = socket.create_connection((self.host, self.port), timeout)
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if self.context is not None:
-                attach_current(sock, dup=True)  # wrap_socket detaches the plain socket object: reach it through a dup
-                sock = self.context.wrap_socket(sock, server_hostname=self.host)
-            attach_current(sock)
-        except BaseException:
-            sock.close()
-            raise
-        self.sock = sock
-        self.rfile = sock.makefile("rb")
-
-    def close(self) -> None:
-        rfile, sock, self.rfile, self.sock = self.rfile, self.sock, None, None
-        if rfile is not None:
-            rfile.close()
-        if sock is not None:
-            sock.close()
-
-
 def _request_head(method: str, target: str, host: str, headers: dict[str, str], body: bytes | None) -> bytes:
     """The request line and header block; refuses what would split or bend them (CR, LF, controls, spaces)."""
     if _BAD_TARGET.search(target):
@@ -154,7 +109,7 @@ class RawResponse:
     __slots__ = ("_broken", "_chunk_left", "_conn", "_done", "_eof", "_left", "_pool", "_until_close", "_will_close",
                  "headers", "reason", "status")
 
-    def __init__(self, conn: _Conn, pool: _OriginPool, method: str) -> None:
+    def __init__(self, conn: Conn, pool: OriginPool, method: str) -> None:
         self._conn = conn
         self._pool = pool
         self._done = False
@@ -271,63 +226,6 @@ class RawResponse:
         self.release_conn()
 
 
-def _dead(conn: _Conn) -> bool:
-    """An idle kept-alive connection the server closed (or wrote to unasked) must not carry another request."""
-    sock = conn.sock
-    if sock is None:
-        return True
-    try:
-        poller = select.poll()
-        poller.register(sock, select.POLLIN | select.POLLERR | select.POLLHUP)
-        return bool(poller.poll(0))
-    except (OSError, ValueError):
-        return True
-
-
-class _OriginPool:
-    """Connections to one origin: at most ``size`` in use at once (the next caller waits), idle ones reused
-    last-in first-out."""
-
-    def __init__(self, size: int) -> None:
-        self._slots = threading.Semaphore(size)
-        self._idle: list[_Conn] = []
-        self._lock = threading.Lock()
-        self.closed = False
-
-    def acquire(self, timeout: float) -> _Conn | None:
-        """An idle connection that is still open, or None (the caller opens one); SendError when none is free."""
-        if not self._slots.acquire(timeout=max(timeout, 0.0)):
-            raise SendError("pool-timeout", TimeoutError("no free connection"))
-        while True:
-            with self._lock:
-                conn = self._idle.pop() if self._idle else None
-            if conn is None or not _dead(conn):
-                return conn
-            conn.close()
-
-    def put(self, conn: _Conn) -> None:
-        with self._lock:
-            keep = not self.closed
-            if keep:
-                self._idle.append(conn)
-        if not keep:
-            conn.close()
-        self._slots.release()
-
-    def drop(self, conn: _Conn | None) -> None:
-        """Give up the slot of a connection that is not reused (None: the one that never opened)."""
-        if conn is not None:
-            conn.close()
-        self._slots.release()
-
-    def close(self) -> None:
-        with self._lock:
-            self.closed = True
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            conn.close()
-
-
 class DirectOpener:
     """Sends requests straight to each origin, at most ``size`` at once per origin, over kept-alive connections."""
 
@@ -335,7 +233,7 @@ class DirectOpener:
         self._size = size
         self._ca_file = ca_file
         self._context: ssl.SSLContext | None = None
-        self._pools: OrderedDict[str, tuple[_OriginPool, bool, str, int | None]] = OrderedDict()
+        self._pools: OrderedDict[str, tuple[OriginPool, bool, str, int | None]] = OrderedDict()
         self._lock = threading.Lock()
 
     def _tls(self) -> ssl.SSLContext:
@@ -344,14 +242,14 @@ class DirectOpener:
                 self._context = ssl.create_default_context(cafile=self._ca_file)
             return self._context
 
-    def _pool(self, origin: str) -> tuple[_OriginPool, bool, str, int | None]:
+    def _pool(self, origin: str) -> tuple[OriginPool, bool, str, int | None]:
         with self._lock:
             found = self._pools.get(origin)
             if found is not None:
                 self._pools.move_to_end(origin)
                 return found
         parts = urllib.parse.urlsplit(origin)
-        entry = (_OriginPool(self._size), parts.scheme.lower() == "https", parts.hostname or "", parts.port)
+        entry = (OriginPool(self._size), parts.scheme.lower() == "https", parts.hostname or "", parts.port)
         with self._lock:
             found = self._pools.setdefault(origin, entry)
             self._pools.move_to_end(origin)
@@ -360,8 +258,8 @@ class DirectOpener:
             retired.close()  # its connections in use are closed when they come back
         return found
 
-    def _connect(self, tls: bool, host: str, port: int | None, timeout: float) -> _Conn:
-        conn = _Conn(host, port, self._tls() if tls else None)
+    def _connect(self, tls: bool, host: str, port: int | None, timeout: float) -> Conn:
+        conn = Conn(host, port, self._tls() if tls else None)
         try:
             conn.connect(timeout)
         except TimeoutError as exc:
@@ -372,6 +270,41 @@ class DirectOpener:
             raise SendError("other", exc) from None
         return conn
 
+    def preconnect(self, origin: str, count: int, timeout: float) -> threading.Thread | None:
+        """Open up to ``count`` connections to ``origin`` in the background; each joins the pool idle, and a request
+        that finds none idle meanwhile waits for them. The first one alone, then the others side by side, so an
+        unreachable registry costs one attempt. Failures are dropped: the requests report their own. Returns the
+        thread to join."""
+        pool, tls, host, port = self._pool(origin)
+        reserved = pool.begin_opening(count)  # now, so that a request sent before the thread runs waits for them
+        if not reserved:
+            return None
+
+        def one() -> bool:
+            conn = None
+            try:
+                conn = self._connect(tls, host, port, timeout)
+            except Exception:  # noqa: S110 - best effort: the requests report their own failures
+                pass
+            finally:
+                pool.end_opening(conn)
+            return conn is not None
+
+        def all_of_them() -> None:
+            if not one():
+                for _ in range(reserved - 1):
+                    pool.end_opening(None)
+                return
+            rest = [threading.Thread(target=one, name="sigverify-connect") for _ in range(reserved - 1)]
+            for thread in rest:
+                thread.start()
+            for thread in rest:
+                thread.join()
+
+        thread = threading.Thread(target=all_of_them, name="sigverify-connect")
+        thread.start()
+        return thread
+
     def open(
         self, method: str, url: str, headers: dict[str, str], body: bytes | None, remaining: float, connect: float
     ) -> RawResponse:
@@ -381,21 +314,30 @@ class DirectOpener:
         origin, target = (url, "/") if slash < 0 else (url[:slash], url[slash:])
         target = target.split("#", 1)[0]
         pool, tls, host, port = self._pool(origin)
+        until = time.monotonic() + remaining
+
+        def left() -> float:  # what is left of ``remaining`` (waiting for a connection counts too)
+            seconds = until - time.monotonic()
+            if seconds <= 0:
+                raise SendError("timeout", TimeoutError("the request's deadline passed"))
+            return seconds
+
         conn = pool.acquire(remaining)
         fresh = conn is None
         try:
             if conn is None:
-                conn = self._connect(tls, host, port, connect)
+                conn = self._connect(tls, host, port, min(connect, left()))
             try:
-                return self._exchange(conn, pool, method, target, headers, body, remaining)
+                return self._exchange(conn, pool, method, target, headers, body, left())
             except (ConnectionResetError, BrokenPipeError):  # RemoteDisconnected is a ConnectionResetError
-                if fresh or method not in _IDEMPOTENT:
-                    raise
-            # a kept-alive connection the server closed as we reused it: once more on a new one
+                entry = getattr(current, "entry", None)
+                if fresh or method not in _IDEMPOTENT or (entry is not None and entry.fired):
+                    raise  # not a kept-alive connection the server gave up, or our own deadline ended it
+            # a kept-alive connection the server closed as we reused it: once more on a new one, in the time left
             conn.close()
             conn = None
-            conn = self._connect(tls, host, port, connect)
-            return self._exchange(conn, pool, method, target, headers, body, remaining)
+            conn = self._connect(tls, host, port, min(connect, left()))
+            return self._exchange(conn, pool, method, target, headers, body, left())
         except BaseException as exc:
             pool.drop(conn)
             if isinstance(exc, SendError):
@@ -410,8 +352,8 @@ class DirectOpener:
 
     @staticmethod
     def _exchange(
-        conn: _Conn,
-        pool: _OriginPool,
+        conn: Conn,
+        pool: OriginPool,
         method: str,
         target: str,
         headers: dict[str, str],

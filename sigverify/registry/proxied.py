@@ -11,7 +11,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from sigverify.registry.deadline import attach_current
-from sigverify.registry.http1 import SendError
+from sigverify.registry.pool import SendError
 
 # The mixin below is typed as an HTTPConnection; at run time it is a plain mixin, so super() reaches the HTTP or
 # HTTPS connection class it is combined with.

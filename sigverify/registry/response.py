@@ -8,8 +8,9 @@ from sigverify.crypto.strictjson import PayloadError, loads_strict
 from sigverify.errors import RegistryError
 from sigverify.models import Code
 from sigverify.registry.deadline import WATCHDOG, Armed
-from sigverify.registry.http1 import ProtocolError, SendError
+from sigverify.registry.http1 import ProtocolError
 from sigverify.registry.limits import Bound
+from sigverify.registry.pool import SendError
 from sigverify.registry.urls import redact_text, redact_url
 
 MAX_ERROR_BODY = 64 * 1024

@@ -13,7 +13,7 @@ from typing import Any
 from sigverify.errors import RegistryError
 from sigverify.models import Code
 from sigverify.registry.deadline import WATCHDOG, current
-from sigverify.registry.http1 import DirectOpener, SendError
+from sigverify.registry.http1 import DirectOpener
 from sigverify.registry.limits import (
     CONNECT_TIMEOUT,
     PER_REGISTRY_CONNECTIONS,
@@ -23,6 +23,7 @@ from sigverify.registry.limits import (
     RetryPolicy,
     request_bound,
 )
+from sigverify.registry.pool import SendError
 from sigverify.registry.response import Response, discard, exc_summary, timeout_error
 from sigverify.registry.urls import origin_of, parse_retry_after, proxy_for, redact_url, without_userinfo
 
@@ -79,6 +80,12 @@ class Transport:
         self._direct.close()
         for opener in proxies:
             opener.close()
+
+    def preconnect(self, count: int) -> threading.Thread | None:
+        """Open ``count`` connections to the registry in the background (none through a proxy); see DirectOpener."""
+        if proxy_for(self.base) is not None:
+            return None
+        return self._direct.preconnect(self.base, min(count, self._size), CONNECT_TIMEOUT)
 
     # -- sending --------------------------------------------------------------------------------------------
 

@@ -55,20 +55,20 @@ def test_a_malformed_header_block_is_refused(block: bytes) -> None:
 
 
 def test_an_idle_connection_is_dead_once_the_server_closed_or_wrote_to_it() -> None:
-    from sigverify.registry.http1 import _Conn, _dead
+    from sigverify.registry.pool import Conn, is_dead
 
     for action in ("nothing", "close", "write"):
         client, server = socket.socketpair()
-        conn = _Conn("127.0.0.1", 1, None)
+        conn = Conn("127.0.0.1", 1, None)
         conn.sock = client
         if action == "close":
             server.close()
         elif action == "write":
             server.sendall(b"HTTP/1.1 408 Request Timeout\r\n\r\n")
-        assert _dead(conn) is (action != "nothing"), action
+        assert is_dead(conn) is (action != "nothing"), action
         conn.close()
         server.close()
-    assert _dead(_Conn("127.0.0.1", 1, None))  # never connected
+    assert is_dead(Conn("127.0.0.1", 1, None))  # never connected
 
 
 # -- a scripted server: each connection answers with the next script -----------------------------------------------
@@ -384,7 +384,8 @@ def test_a_body_cut_inside_a_chunk_is_an_error() -> None:
     ids=["crlf-in-target", "space-in-target", "crlf-in-value", "space-in-name", "not-latin-1"],
 )
 def test_a_request_that_would_split_its_head_is_never_sent(target: str, headers: dict[str, str]) -> None:
-    from sigverify.registry.http1 import DirectOpener, SendError
+    from sigverify.registry.http1 import DirectOpener
+    from sigverify.registry.pool import SendError
 
     def record(c: _Recorder) -> None:
         while c.request():
@@ -397,3 +398,51 @@ def test_a_request_that_would_split_its_head_is_never_sent(target: str, headers:
         opener.close()
         assert exc.value.kind == "other"
         assert seen == []
+
+
+# -- connections opened ahead of need ------------------------------------------------------------------------------
+
+
+def test_connections_opened_ahead_carry_the_first_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    opened: list[int] = []
+
+    def keep(c: _Recorder) -> None:
+        opened.append(c.number)
+        while c.request():
+            c.sendall(_ok(BODY))
+
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with scripted(keep) as (host, seen):
+        refs = [ImageRef(host, REPO, tag=f"v{i}") for i in range(3)]
+        with Registries({host: RegistrySettings(insecure=True)}, env={}, retry=FAST) as regs:
+            regs.preconnect([*refs, ImageRef("oci", "x", tag="1", layout="/nonexistent")], limit=8)  # layouts: none
+            for opening in regs._connecting:
+                opening.join(10)
+            threading.Event().wait(0.1)
+            assert len(opened) == 3 and seen == []  # opened, nothing asked yet
+            threads = [
+                threading.Thread(target=regs.source_for(r).get_blob, args=(r, Descriptor("a/b", DIGEST, len(BODY))))
+                for r in refs
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(10)
+        assert len(seen) == 3 and max(seen) <= 2  # every request on a connection opened ahead, no fourth opened
+
+
+def test_no_connection_is_opened_ahead_through_a_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    accepted: list[int] = []
+
+    def count(c: _Recorder) -> None:
+        accepted.append(1)
+
+    with scripted(count) as (host, _seen):
+        monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        with Registries({host: RegistrySettings(insecure=True)}, env={}, retry=FAST) as regs:
+            regs.preconnect([ImageRef(host, REPO, tag="v1")], limit=8)
+        threading.Event().wait(0.2)
+    assert accepted == []
