@@ -86,11 +86,11 @@ def library(filename: str) -> str:
 
 # entry points whose cumulative CPU says where the time goes (file suffix, function name, label)
 ENTRY_POINTS = [
-    ("sigverify/registry/transport.py", "send", "sigverify: Transport.send (all HTTP, incl. urllib3)"),
-    ("urllib3/connectionpool.py", "urlopen", "urllib3: HTTPConnectionPool.urlopen (incl. http.client)"),
-    ("http/client.py", "parse_headers", "http.client: parse_headers (email.parser)"),
+    ("sigverify/registry/transport.py", "send", "sigverify: Transport.send (all HTTP: retries, redirects, sockets)"),
+    ("sigverify/registry/http1.py", "open", "registry.http1: DirectOpener.open (request head, status, headers)"),
+    ("sigverify/registry/http1.py", "parse_headers", "registry.http1: parse_headers"),
+    ("sigverify/registry/pool.py", "acquire", "registry.pool: OriginPool.acquire (incl. waiting for a slot)"),
     ("json/__init__.py", "loads", "json.loads"),
-    ("typing.py", "__instancecheck__", "typing: runtime Protocol isinstance checks"),
     ("<frozen importlib._bootstrap>", "_find_and_load", "imports"),
     ("sigverify/policy/loader.py", "load_config", "sigverify.policy.loader.load_config (YAML, schema, build)"),
     ("sigverify/discovery.py", "discover", "sigverify.discovery.discover (incl. its HTTP)"),

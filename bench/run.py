@@ -813,11 +813,17 @@ def cpu_model() -> str:
 
 
 def median_of(runs: list[Measure]) -> Measure:
-    """The run with the median wall time, annotated with the spread (the machine may be shared and noisy)."""
+    """The run with the median wall time, its CPU the median CPU of all runs, annotated with both spreads (the
+    machine may be shared and noisy)."""
     ordered = sorted(runs, key=lambda m: m.wall_s)
     m = ordered[len(ordered) // 2]
     if len(runs) > 1:
-        m.note += f"; median of {len(runs)}, wall {ordered[0].wall_s:.2f}-{ordered[-1].wall_s:.2f}s"
+        cpus = sorted(r.cpu_s for r in runs)
+        m.cpu_s = round(statistics.median(cpus), 3)
+        m.note += (
+            f"; median of {len(runs)}, wall {ordered[0].wall_s:.2f}-{ordered[-1].wall_s:.2f}s, "
+            f"CPU {cpus[0]:.2f}-{cpus[-1]:.2f}s"
+        )
     m.failures = max(r.failures for r in runs)
     return m
 
@@ -834,8 +840,8 @@ def start_registry(args: argparse.Namespace, work: Path) -> Any:
 
 def compare_one(
     args: argparse.Namespace, net: Net, paths: list[str], pub: Path, work: Path, cosigns: list[str]
-) -> tuple[list[Measure], Measure, Measure]:
-    """Interleaved rounds of every contender on one network; the medians."""
+) -> tuple[list[Measure], Measure, Measure, dict[str, list[Measure]]]:
+    """Interleaved rounds of every contender on one network; the medians, and every round."""
     conc = args.concurrency or DEFAULT_CONCURRENCY
     bench_floor(net, paths, work, conc)  # warm-up: the registry's caches see every object once before measuring
     runs: dict[str, list[Measure]] = {"sigverify": [], "floor": [], "floor3": []}
@@ -859,7 +865,7 @@ def compare_one(
         print(f"  [{net.label}] cosign per image: {rows[-1].wall_s:.2f}s", file=sys.stderr)
     rows += [median_of(runs[c]) for c in cosigns]
     rows += [floor, median_of(runs["floor3"])]
-    return rows, sv, floor
+    return rows, sv, floor, runs
 
 
 def sweep(args: argparse.Namespace, net: Net, paths: list[str], pub: Path, work: Path) -> list[dict[str, Any]]:
@@ -903,7 +909,7 @@ def compare(args: argparse.Namespace, reg: Any, work: Path) -> dict[str, Any]:
     targets: dict[str, Any] = {}
     for rtt in rtts:
         with network(reg, rtt, args.setup_rtts, args.proxy) as net:
-            rows, sv, floor = compare_one(args, net, paths, pub, work, cosigns)
+            rows, sv, floor, runs = compare_one(args, net, paths, pub, work, cosigns)
             nets[net.label] = {m.name: m for m in rows}
             entry: dict[str, Any] = {"rtt_ms": rtt, "rows": [asdict(m) for m in rows], "table": table(rows, sv, floor)}
             if net.probe:
@@ -923,6 +929,16 @@ def compare(args: argparse.Namespace, reg: Any, work: Path) -> dict[str, Any]:
                 targets[f"[{net.label}] sigverify CPU / {m.name.split()[0]} one call CPU"] = round(
                     sv.cpu_s / max(m.cpu_s, 0.01), 2
                 )
+            for c in cosigns:  # paired: each round's ratio (the rounds are interleaved), then their median
+                name = Path(c).name
+                pairs = list(zip(runs["sigverify"], runs[c], strict=True))
+                if pairs:
+                    targets[f"[{net.label}] {name} one call / sigverify (wall), median of per-round ratios"] = round(
+                        statistics.median(b.wall_s / a.wall_s for a, b in pairs), 1
+                    )
+                    targets[f"[{net.label}] sigverify CPU / {name} one call CPU, median of per-round ratios"] = round(
+                        statistics.median(a.cpu_s / max(b.cpu_s, 0.01) for a, b in pairs), 2
+                    )
     result["side_by_side"] = side_by_side(nets)
     result["targets"] = targets
     print(
