@@ -65,7 +65,8 @@ def test_key_only_layout_run_imports_no_http_schema_or_sigstore_library(tmp_path
     assert out == {"code": 0, "loaded": ["cryptography", "yaml"]}
 
 
-def test_key_only_registry_run_uses_http_client_without_urllib3_or_requests(tmp_path: Path) -> None:
+def _unreachable_registry_config(tmp_path: Path) -> Path:
+    """A key-only config whose one image is on a registry nobody listens on."""
     host = f"127.0.0.1:{_closed_port()}"
     (tmp_path / "cosign.pub").write_bytes((ROOT / "examples" / "keys" / "cosign.pub").read_bytes())
     cfg = tmp_path / "c.yaml"
@@ -74,20 +75,18 @@ def test_key_only_registry_run_uses_http_client_without_urllib3_or_requests(tmp_
         "policies:\n  - name: p\n    match: ['**']\n    authorities:\n"
         "      - name: k\n        key: {path: cosign.pub}\n        tlog: ignore\n"
     )
+    return cfg
+
+
+def test_key_only_registry_run_imports_no_http_library(tmp_path: Path) -> None:
+    cfg = _unreachable_registry_config(tmp_path)
     out = _run(["verify", "--config", str(cfg), "--quiet", "--ci", "none", "--timeout", "20"], tmp_path)
-    # the registry is unreachable; with no proxy in the environment only http.client is used
+    # the registry is unreachable; with no proxy in the environment sigverify speaks HTTP on its own sockets
     assert out == {"code": 1, "loaded": ["cryptography", "yaml"]}
 
 
 def test_a_proxy_in_the_environment_brings_in_urllib3(tmp_path: Path) -> None:
-    host = f"127.0.0.1:{_closed_port()}"
-    (tmp_path / "cosign.pub").write_bytes((ROOT / "examples" / "keys" / "cosign.pub").read_bytes())
-    cfg = tmp_path / "c.yaml"
-    cfg.write_text(
-        f"version: 1\nimages: ['{host}/team/app:1']\nregistries: {{'{host}': {{insecure: true}}}}\n"
-        "policies:\n  - name: p\n    match: ['**']\n    authorities:\n"
-        "      - name: k\n        key: {path: cosign.pub}\n        tlog: ignore\n"
-    )
+    cfg = _unreachable_registry_config(tmp_path)
     code = _PROBE.format(
         argv=["verify", "--config", str(cfg), "--quiet", "--ci", "none", "--timeout", "20"], after="", heavy=HEAVY
     )
