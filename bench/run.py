@@ -65,7 +65,7 @@ WANPROXY_SRC = REPO / "bench" / "wanproxy"  # the Go proxy (bench/wanproxy.py is
 WANPROXY_BIN = Path.home() / ".cache" / "sigverify" / "bench" / "wanproxy"
 PY = sys.executable
 REPO_NAME = "bench/app"
-DEFAULT_CONCURRENCY = 32  # sigverify's default (`sigverify verify --help`)
+DEFAULT_CONCURRENCY = 64  # sigverify's default (`sigverify verify --help`)
 SOURCE: dict[str, Any] = {"dir": REPO, "rev": None}  # which sigverify the children import (--sigverify-rev)
 
 

@@ -56,7 +56,7 @@ class Target:
 
 @dataclass(frozen=True)
 class GateOptions:
-    concurrency: int = 32  # images in flight; each registry also caps its own requests (limits.py)
+    concurrency: int = 64  # images in flight; each registry also caps its own requests (limits.py)
     offline: bool = False
     fail_on_warn: bool = False
     all_signatures: bool = False  # look in every storage even when the classic signatures already decide

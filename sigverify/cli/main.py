@@ -91,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--images-from", action="append", default=[], metavar="PATH",
                    help="verify the images of Kubernetes manifests (also helm template / kustomize build output) "
                         "or a compose file; a file, a directory or - for stdin; repeatable")
-    v.add_argument("--concurrency", type=_positive, default=32, metavar="N", help="images verified at once")
+    v.add_argument("--concurrency", type=_positive, default=64, metavar="N", help="images verified at once")
     v.add_argument("--offline", action="store_true",
                    help="never contact anything but the registries (trust roots from the package or files; "
                         "keys from a key service are refused)")

@@ -14,7 +14,7 @@ REQUEST_TIMEOUT = 30.0
 CONNECT_TIMEOUT = 10.0  # also bounded by what is left of the request's deadline
 IMAGE_TIMEOUT = 120.0
 RUN_TIMEOUT = 1800.0
-PER_REGISTRY_CONNECTIONS = 32  # requests in flight to one registry host at once (the pool's size)
+PER_REGISTRY_CONNECTIONS = 64  # requests in flight to one registry host at once (the pool's size)
 
 
 @dataclass(frozen=True)
