@@ -98,7 +98,8 @@ class Registries:
                 remote = self._remotes.get(registry)
                 if remote is None:
                     remote = self._remotes[registry] = self._new_remote(registry)
-            thread = remote[0].preconnect(min(count, limit))
+            # within the run's bound: close() joins these, and must never wait past --timeout
+            thread = remote[0].preconnect(min(count, limit), self._run_bound.remaining())
             if thread is not None:
                 self._connecting.append(thread)
 

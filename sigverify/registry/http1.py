@@ -49,12 +49,6 @@ class Headers:
     def get(self, name: str, default: Any = None) -> Any:
         return self._fields.get(name.lower(), default)
 
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._fields
-
-    def items(self) -> list[tuple[str, str]]:
-        return list(self._fields.items())
-
 
 def _line(fp: Any, what: str) -> bytes:
     line: bytes = fp.readline(MAX_LINE + 1)

@@ -81,11 +81,12 @@ class Transport:
         for opener in proxies:
             opener.close()
 
-    def preconnect(self, count: int) -> threading.Thread | None:
-        """Open ``count`` connections to the registry in the background (none through a proxy); see DirectOpener."""
-        if proxy_for(self.base) is not None:
+    def preconnect(self, count: int, timeout: float) -> threading.Thread | None:
+        """Open ``count`` connections to the registry in the background (none through a proxy), each attempt ending
+        within ``timeout`` (at most the connect timeout); see DirectOpener."""
+        if proxy_for(self.base) is not None or timeout <= 0:
             return None
-        return self._direct.preconnect(self.base, min(count, self._size), CONNECT_TIMEOUT)
+        return self._direct.preconnect(self.base, min(count, self._size), min(CONNECT_TIMEOUT, timeout))
 
     # -- sending --------------------------------------------------------------------------------------------
 

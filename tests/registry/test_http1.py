@@ -31,7 +31,7 @@ def test_header_names_ignore_case_and_repeated_fields_are_joined() -> None:
     assert headers.get("content-type") == headers.get("CONTENT-TYPE") == "a/b"
     assert headers.get("X-A") == "1, 2"
     assert headers.get("Folded") == "one two"
-    assert headers.get("Missing", "d") == "d" and "x-a" in headers and "Missing" not in headers
+    assert headers.get("Missing", "d") == "d" and headers.get("x-A") == "1, 2" and headers.get("Missing") is None
 
 
 @pytest.mark.parametrize(
@@ -214,20 +214,6 @@ def test_a_body_cut_short_is_an_error_not_a_short_body(reply: bytes) -> None:
     assert "connection closed before the body was complete" in exc.value.message
 
 
-@pytest.mark.parametrize(
-    "length", [b"Content-Length: 17\r\nContent-Length: 18", b"Content-Length: -1", b"Content-Length: 0x11"]
-)
-def test_a_conflicting_or_invalid_content_length_is_refused(length: bytes) -> None:
-    def bad(c: _Recorder) -> None:
-        while c.request():
-            c.sendall(b"HTTP/1.1 200 OK\r\n" + length + b"\r\n\r\n" + BODY)
-
-    with scripted(bad) as (host, _seen), pytest.raises(RegistryError) as exc:
-        _get(host)
-    assert "not valid HTTP" in exc.value.message
-    assert exc.value.code == Code.REGISTRY_ERROR
-
-
 def test_a_body_is_taken_as_sent_even_with_an_unrequested_content_encoding() -> None:
     """We ask for identity; a server that gzips anyway is checked on the bytes it sent (as Go clients do)."""
     stored = gzip.compress(BODY)
@@ -355,8 +341,12 @@ def test_a_body_that_ends_with_the_connection_is_read_and_the_connection_not_reu
         b"HTTP/2 200 OK\r\nContent-Length: 17\r\n\r\n" + BODY,
         b"HTTP/1.1 2000 OK\r\nContent-Length: 17\r\n\r\n" + BODY,
         b"".join(b"HTTP/1.1 100 Continue\r\n\r\n" for _ in range(11)) + _ok(BODY),
+        b"HTTP/1.1 200 OK\r\nContent-Length: 17\r\nContent-Length: 18\r\n\r\n" + BODY,
+        b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n" + BODY,
+        b"HTTP/1.1 200 OK\r\nContent-Length: 0x11\r\n\r\n" + BODY,
     ],
-    ids=["bad-chunk-size", "chunk-without-crlf", "other-transfer-coding", "http2-status", "bad-status", "endless-1xx"],
+    ids=["bad-chunk-size", "chunk-without-crlf", "other-transfer-coding", "http2-status", "bad-status", "endless-1xx",
+         "two-content-lengths", "negative-content-length", "hex-content-length"],
 )
 def test_badly_framed_answers_are_refused(reply: bytes) -> None:
     def bad(c: _Recorder) -> None:
@@ -367,6 +357,7 @@ def test_badly_framed_answers_are_refused(reply: bytes) -> None:
     with scripted(bad) as (host, _seen), pytest.raises(RegistryError) as exc:
         _get(host)
     assert "not valid HTTP" in exc.value.message
+    assert exc.value.code == Code.REGISTRY_ERROR
 
 
 @pytest.mark.parametrize(
@@ -443,3 +434,19 @@ def test_no_connection_is_opened_ahead_through_a_proxy(monkeypatch: pytest.Monke
             regs.preconnect([ImageRef(host, REPO, tag="v1")], limit=8)
         threading.Event().wait(0.2)
     assert accepted == []
+
+
+def test_connections_opened_ahead_end_within_the_runs_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """close() joins them: an attempt may never outlast --timeout (a registry that drops SYNs would hold it 10 s)."""
+    from sigverify.registry.http1 import DirectOpener
+
+    asked: list[float] = []
+    monkeypatch.setattr(DirectOpener, "preconnect", lambda self, origin, count, timeout: asked.append(timeout))
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with Registries({"127.0.0.1:9": RegistrySettings(insecure=True)}, env={}, run_timeout=2.0) as regs:
+        regs.preconnect([ImageRef("127.0.0.1:9", REPO, tag="v1")], limit=4)
+    assert len(asked) == 1 and 0 < asked[0] <= 2.0
+    with Registries({"127.0.0.1:9": RegistrySettings(insecure=True)}, env={}) as regs:
+        regs.preconnect([ImageRef("127.0.0.1:9", REPO, tag="v1")], limit=4)
+    assert asked[1] == 10.0  # otherwise the connect timeout
